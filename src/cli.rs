@@ -1,0 +1,177 @@
+//! The command-line interface: the clap definitions, also used to generate completions and man pages.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The default server: the hosted Oxen hub.
+pub const DEFAULT_HOST: &str = "https://hub.oxen.ai";
+
+/// Download files from Oxen data repositories.
+#[derive(Debug, Parser)]
+#[command(
+    name = "oxdl",
+    version,
+    about = "Download files from Oxen data repositories",
+    long_about = "Download files from Oxen data repositories (oxen-server or the hosted hub).\n\n\
+                  `oxdl get` fetches one file by path; `oxdl batch` fetches many files by content hash, \
+                  streaming the server's tarball straight to disk and verifying every file.",
+    after_long_help = crate::error::exit_code_help(),
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Server to talk to: HOST[:PORT] or a full base URL.
+    ///
+    /// A bare localhost, 127.0.0.1 or 0.0.0.0 means plain http; any other bare host means https.
+    #[arg(
+        long,
+        global = true,
+        env = "OXDL_HOST",
+        value_name = "HOST",
+        default_value = DEFAULT_HOST
+    )]
+    pub host: String,
+
+    /// Bearer token for the server (otherwise read from the oxen auth_config.toml).
+    #[arg(
+        long,
+        global = true,
+        env = "OXDL_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+
+    /// Directory holding the official client's auth_config.toml [default: ~/.config/oxen].
+    #[arg(long, global = true, env = "OXEN_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download one file by its path at a revision.
+    Get(GetArgs),
+    /// Download many files by content hash.
+    Batch(BatchArgs),
+}
+
+/// Arguments of `oxdl get`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:\n  \
+    oxdl get ox/demo main/images/cat.png\n  \
+    oxdl get ox/demo main/data.csv -o - | head\n  \
+    oxdl get ox/demo feature/x/hello.txt -o out/hello.txt\n  \
+    oxdl get ox/demo main/images/cat.png --width 64 --height 64 -o thumb.png")]
+pub struct GetArgs {
+    /// Repository as NAMESPACE/NAME.
+    #[arg(value_name = "NAMESPACE/REPO", value_parser = parse_repo)]
+    pub repo: RepoName,
+
+    /// Revision (branch or commit id) followed by the file's path, e.g. main/images/cat.png.
+    #[arg(value_name = "REVISION/PATH")]
+    pub resource: String,
+
+    /// Where to write the file: a path, an existing directory, or - for stdout [default: the file's name].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Resize an image to this width (alone: fit inside a WIDTH x WIDTH box).
+    #[arg(long, value_name = "W")]
+    pub width: Option<u32>,
+
+    /// Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box).
+    #[arg(long, value_name = "H")]
+    pub height: Option<u32>,
+}
+
+/// Arguments of `oxdl batch`.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "The hash list holds one entry a line: HASH, or HASH PATH to choose where the \
+    file goes (relative to the output directory). Blank lines and lines starting with # are skipped.\n\n\
+    Examples:\n  \
+    oxdl batch ox/demo hashes.txt -C data/\n  \
+    cut -d' ' -f1 manifest.txt | oxdl batch ox/demo -C data/"
+)]
+pub struct BatchArgs {
+    /// Repository as NAMESPACE/NAME.
+    #[arg(value_name = "NAMESPACE/REPO", value_parser = parse_repo)]
+    pub repo: RepoName,
+
+    /// File with the hash list, or - for stdin [default: stdin, when it is not a terminal].
+    #[arg(value_name = "HASH_FILE")]
+    pub hash_file: Option<PathBuf>,
+
+    /// Directory to write the files into (created if missing).
+    #[arg(
+        short = 'C',
+        long = "output-dir",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub output_dir: PathBuf,
+}
+
+/// A repository named as NAMESPACE/NAME.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoName {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for RepoName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Parses NAMESPACE/NAME, rejecting anything with more or fewer parts.
+pub fn parse_repo(text: &str) -> Result<RepoName, String> {
+    match text.split_once('/') {
+        Some((namespace, name))
+            if !namespace.is_empty() && !name.is_empty() && !name.contains('/') =>
+        {
+            Ok(RepoName {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            })
+        }
+        _ => Err(format!(
+            "expected NAMESPACE/REPO (for example ox/demo), got '{text}'"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn repo_names() {
+        assert_eq!(parse_repo("ox/demo").unwrap().to_string(), "ox/demo");
+        for bad in ["ox", "ox/", "/demo", "a/b/c", ""] {
+            assert!(parse_repo(bad).is_err(), "{bad}");
+        }
+    }
+}

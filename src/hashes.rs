@@ -1,0 +1,189 @@
+//! The hash list: `HASH` or `HASH PATH` lines, validated, normalised to the server's form and deduplicated.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::io::BufRead;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::error::{Kind, fail};
+
+/// One file to fetch: its hash and where it goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wanted {
+    /// The hash in the server's form: lowercase hex without leading zeros.
+    pub hash: String,
+    /// The hash as a number, to compare with the XXH3-128 of the bytes.
+    pub value: u128,
+    /// Destinations relative to the output directory (the hash itself when no PATH was given); never empty.
+    pub destinations: Vec<PathBuf>,
+}
+
+/// Parses a content hash: hex only, at most 32 digits; returns the server's form and its value.
+pub fn normalise(text: &str) -> Result<(String, u128), String> {
+    if text.is_empty() || text.len() > 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "'{}' is not a content hash (1 to 32 hex digits)",
+            text.escape_debug()
+        ));
+    }
+    let value = u128::from_str_radix(text, 16).map_err(|err| err.to_string())?;
+    let hash = format!("{value:x}");
+    // The server's batch handler crashes on one-digit hashes, and no real file hashes that low.
+    if hash.len() < 2 {
+        return Err(format!("'{text}' is too small to be a content hash"));
+    }
+    Ok((hash, value))
+}
+
+/// Reads a hash list from `input` (named `source` in errors); fails on the first bad line, naming it.
+pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    // Which line claimed each destination, so two different hashes cannot share one file.
+    let mut claimed: HashMap<PathBuf, (String, usize)> = HashMap::new();
+    for (number, line) in input.split(b'\n').enumerate() {
+        let number = number + 1;
+        let bad = |why: String| fail(Kind::Usage, format!("{source}: line {number}: {why}"));
+        let line = line.map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
+        let line = std::str::from_utf8(&line).map_err(|_| bad("not valid UTF-8".to_string()))?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (hash_text, path_text) = match line.split_once(char::is_whitespace) {
+            Some((hash, path)) => (hash, Some(path.trim())),
+            None => (line, None),
+        };
+        let (hash, value) = normalise(hash_text).map_err(bad)?;
+        let destination = match path_text {
+            Some(path) => relative_destination(path).map_err(bad)?,
+            None => PathBuf::from(&hash),
+        };
+        match claimed.entry(destination.clone()) {
+            Entry::Occupied(owner) if owner.get().0 != hash => {
+                return Err(bad(format!(
+                    "'{}' is already the destination of line {}",
+                    destination.display(),
+                    owner.get().1
+                )));
+            }
+            Entry::Occupied(_) => continue,
+            Entry::Vacant(slot) => {
+                slot.insert((hash.clone(), number));
+            }
+        }
+        match index_of.entry(hash) {
+            Entry::Occupied(at) => wanted[*at.get()].destinations.push(destination),
+            Entry::Vacant(slot) => {
+                wanted.push(Wanted {
+                    hash: slot.key().clone(),
+                    value,
+                    destinations: vec![destination],
+                });
+                slot.insert(wanted.len() - 1);
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// Checks that `path` stays inside the output directory and returns it without `.` parts.
+pub fn relative_destination(path: &str) -> Result<PathBuf, String> {
+    let mut clean = PathBuf::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "path '{path}' must stay inside the output directory (no absolute paths or '..')"
+                ));
+            }
+        }
+    }
+    if clean.as_os_str().is_empty() {
+        return Err(format!("path '{path}' does not name a file"));
+    }
+    Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Vec<Wanted>> {
+        parse(text.as_bytes(), "list")
+    }
+
+    #[test]
+    fn normalises_to_server_form() {
+        assert_eq!(
+            normalise("0389F92E4837212ABE1BDB262834FC63").unwrap().0,
+            "389f92e4837212abe1bdb262834fc63"
+        );
+        assert_eq!(normalise("00ab").unwrap(), ("ab".to_string(), 0xab));
+        for bad in ["", "xyz", "0x12", "1", "0000", &"a".repeat(33), "12 34"] {
+            assert!(normalise(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lines_paths_comments_and_duplicates() {
+        let list = parse_text(
+            "# header\n\n6bbd11f739ebf845aa083a0feeb21ce1 data.csv\r\n\
+             4BC6F9C6F8941BC2E3A7EBFF29145CDE\n\
+             e376e7570ed45e84251273569995ea0e  nested/with space.txt  \n\
+             6bbd11f739ebf845aa083a0feeb21ce1 copy/./data.csv\n\
+             6bbd11f739ebf845aa083a0feeb21ce1 data.csv\n\
+             4bc6f9c6f8941bc2e3a7ebff29145cde",
+        )
+        .unwrap();
+        let summary: Vec<(&str, Vec<&str>)> = list
+            .iter()
+            .map(|w| {
+                (
+                    w.hash.as_str(),
+                    w.destinations.iter().map(|d| d.to_str().unwrap()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    "6bbd11f739ebf845aa083a0feeb21ce1",
+                    vec!["data.csv", "copy/data.csv"]
+                ),
+                (
+                    "4bc6f9c6f8941bc2e3a7ebff29145cde",
+                    vec!["4bc6f9c6f8941bc2e3a7ebff29145cde"]
+                ),
+                (
+                    "e376e7570ed45e84251273569995ea0e",
+                    vec!["nested/with space.txt"]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let cases = [
+            ("abc\nnot-hex\n", "line 2"),
+            ("abc ../escape\n", "line 1"),
+            ("abc /etc/passwd\n", "line 1"),
+            (
+                "abc a.txt\nabd a.txt\n",
+                "line 2: 'a.txt' is already the destination of line 1",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = format!("{:#}", parse_text(text).unwrap_err());
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+        let err = parse(&b"ab\n\xff\n"[..], "list").unwrap_err();
+        assert!(format!("{err:#}").contains("line 2: not valid UTF-8"));
+    }
+}

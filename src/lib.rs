@@ -1,0 +1,51 @@
+//! oxdl: downloads files from Oxen data repositories.
+//!
+//! Data flows one way: arguments → a [`remote::Remote`] → one command → bytes on disk.
+
+pub mod auth;
+pub mod batch;
+pub mod cli;
+pub mod endpoint;
+pub mod error;
+pub mod fsio;
+pub mod get;
+pub mod hashes;
+pub mod progress;
+pub mod remote;
+pub mod transfer;
+pub mod unpack;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::remote::Remote;
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let global = &cli.global;
+    let endpoint = endpoint::parse(&global.host)?;
+    let config_dir = auth::config_dir(global.config_dir.as_deref());
+    let token = auth::resolve(
+        global.token.as_deref(),
+        config_dir.as_deref(),
+        &endpoint.host_key,
+    )?;
+    if token.is_some() && endpoint.insecure_remote && !global.quiet {
+        eprintln!(
+            "oxdl: warning: sending the token in clear over plain http to {}",
+            endpoint.base
+        );
+    }
+    match &cli.command {
+        Command::Get(args) => get::run(
+            &Remote::new(&endpoint, &args.repo, token),
+            args,
+            global.quiet,
+        ),
+        Command::Batch(args) => batch::run(
+            &Remote::new(&endpoint, &args.repo, token),
+            args,
+            global.quiet,
+        ),
+    }
+}

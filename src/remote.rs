@@ -1,0 +1,364 @@
+//! Talking to one repository on an Oxen server: requests, auth, and turning error answers into typed errors.
+
+use std::cell::Cell;
+use std::io::Read;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Deserialize;
+use ureq::http::{self, Method, Response};
+use ureq::{Agent, Body, BodyReader};
+
+use crate::cli::RepoName;
+use crate::endpoint::{Endpoint, encode_path, encode_segment};
+use crate::error::{Kind, fail};
+
+/// How much of an error answer is read: enough for any real message, bounded against hostile servers.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+/// The two routes a batch download can take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchRoute {
+    /// `QUERY /versions`: what real servers route.
+    Query,
+    /// `POST /versions/batch-download`: what the OpenAPI description documents.
+    Post,
+}
+
+/// An open download of one file.
+pub struct Download {
+    /// The last commit that changed the file (`oxen-revision-id`), when the server said.
+    pub revision: Option<String>,
+    /// The body's length from `Content-Length`, when the server said.
+    pub length: Option<u64>,
+    /// The file's bytes, streamed from the network.
+    pub body: BodyReader<'static>,
+}
+
+/// The server's answer to a batch request.
+pub enum BatchReply {
+    /// The gzipped tarball, streamed from the network.
+    Archive(BodyReader<'static>),
+    /// The server has none of the files because it lacks these hashes.
+    Missing(Vec<String>),
+}
+
+/// One repository on one server, with the connection pool and credentials to reach it.
+pub struct Remote {
+    agent: Agent,
+    base: String,
+    repo_url: String,
+    token: Option<String>,
+    /// Where a token for this host would be configured, for error hints.
+    host_key: String,
+    /// The batch route that worked last; starts with QUERY and falls back to POST once.
+    batch_route: Cell<BatchRoute>,
+}
+
+/// A non-success answer, sorted by what the caller can do about it.
+enum Refusal {
+    /// 404 `version_blobs_missing`.
+    Missing(Vec<String>),
+    /// A route or method the server (or a proxy) does not serve: 404 of the generic shape, 405 or 501.
+    NoSuchRoute(String),
+    /// Anything else, already typed.
+    Failed(anyhow::Error),
+}
+
+#[derive(Default, Deserialize)]
+struct ErrorBody {
+    error: Option<ErrorDetail>,
+    status_description: Option<String>,
+    status_message: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct ErrorDetail {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+    #[serde(default)]
+    missing_hashes: Vec<String>,
+}
+
+impl Remote {
+    /// A remote for `repo` on `endpoint`, sending `token` as a bearer token when there is one.
+    pub fn new(endpoint: &Endpoint, repo: &RepoName, token: Option<String>) -> Self {
+        let config = Agent::config_builder()
+            // Error answers carry JSON bodies we want to read, so they are not turned into errors.
+            .http_status_as_error(false)
+            // Real servers route batch downloads under the non-standard method QUERY.
+            .allow_non_standard_methods(true)
+            // The server holds User-Agents containing "oxen" to the official client's version scheme.
+            .user_agent(concat!("oxdl/", env!("CARGO_PKG_VERSION")))
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .build();
+        Remote {
+            agent: config.into(),
+            base: endpoint.base.clone(),
+            repo_url: format!(
+                "{}/api/repos/{}/{}",
+                endpoint.base,
+                encode_segment(&repo.namespace),
+                encode_segment(&repo.name)
+            ),
+            token,
+            host_key: endpoint.host_key.clone(),
+            batch_route: Cell::new(BatchRoute::Query),
+        }
+    }
+
+    /// Starts downloading `REVISION/PATH`, optionally resized.
+    pub fn get_version(
+        &self,
+        resource: &str,
+        width: Option<u32>,
+        height: Option<u32>,
+    ) -> Result<Download> {
+        let mut url = format!(
+            "{}/{}/{}",
+            self.repo_url,
+            file_route(resource),
+            encode_path(resource)
+        );
+        let query: Vec<String> = [("width", width), ("height", height)]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
+            .collect();
+        if !query.is_empty() {
+            url = format!("{url}?{}", query.join("&"));
+        }
+        let response = self.send(Method::GET, &url, Vec::new())?;
+        if !response.status().is_success() {
+            return Err(match self.refusal(response) {
+                Refusal::Failed(err) => err,
+                Refusal::NoSuchRoute(message) => fail(Kind::NotFound, message),
+                Refusal::Missing(_) => {
+                    fail(Kind::NotFound, "the server is missing this file's content")
+                }
+            });
+        }
+        let revision = response
+            .headers()
+            .get("oxen-revision-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        let body = response.into_body();
+        Ok(Download {
+            revision,
+            length: body.content_length(),
+            body: body.into_reader(),
+        })
+    }
+
+    /// Requests the files whose hashes are gzipped, one a line, in `gzipped_list`.
+    pub fn batch(&self, gzipped_list: &[u8]) -> Result<BatchReply> {
+        loop {
+            let route = self.batch_route.get();
+            let (method, url) = match route {
+                BatchRoute::Query => (
+                    Method::from_bytes(b"QUERY").expect("QUERY is a valid method token"),
+                    format!("{}/versions", self.repo_url),
+                ),
+                BatchRoute::Post => (
+                    Method::POST,
+                    format!("{}/versions/batch-download", self.repo_url),
+                ),
+            };
+            let response = self.send(method, &url, gzipped_list.to_vec())?;
+            if response.status().is_success() {
+                return Ok(BatchReply::Archive(response.into_body().into_reader()));
+            }
+            match self.refusal(response) {
+                Refusal::Missing(hashes) => return Ok(BatchReply::Missing(hashes)),
+                Refusal::NoSuchRoute(_) if route == BatchRoute::Query => {
+                    self.batch_route.set(BatchRoute::Post);
+                }
+                Refusal::NoSuchRoute(message) => {
+                    return Err(fail(
+                        Kind::NotFound,
+                        format!(
+                            "{message}: the server serves neither QUERY /versions nor \
+                             POST /versions/batch-download for this repository; is {} an Oxen server?",
+                            self.base
+                        ),
+                    ));
+                }
+                Refusal::Failed(err) => return Err(err),
+            }
+        }
+    }
+
+    /// The batch route in use (after any fallback).
+    pub fn batch_route(&self) -> BatchRoute {
+        self.batch_route.get()
+    }
+
+    fn send(&self, method: Method, url: &str, body: Vec<u8>) -> Result<Response<Body>> {
+        let mut request = http::Request::builder().method(method).uri(url);
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(body).map_err(|err| {
+            fail(
+                Kind::Usage,
+                format!("cannot build a request for {url}: {err}"),
+            )
+        })?;
+        self.agent.run(request).map_err(|err| {
+            fail(
+                Kind::Network,
+                format!(
+                    "cannot reach {}: {err}; check --host and your network",
+                    self.base
+                ),
+            )
+        })
+    }
+
+    /// Reads a bounded part of an error answer and decides what it means.
+    fn refusal(&self, response: Response<Body>) -> Refusal {
+        let status = response.status();
+        let mut raw = Vec::new();
+        // A body that cannot be read still leaves the status to report.
+        let _ = response
+            .into_body()
+            .into_reader()
+            .take(ERROR_BODY_LIMIT)
+            .read_to_end(&mut raw);
+        let parsed: Option<ErrorBody> = serde_json::from_slice(&raw).ok();
+        let detail = parsed.as_ref().and_then(|body| body.error.as_ref());
+        let message = format!(
+            "{} (HTTP {})",
+            describe(parsed.as_ref(), &raw, status),
+            status.as_u16()
+        );
+        match status.as_u16() {
+            404 if detail.and_then(|d| d.kind.as_deref()) == Some("version_blobs_missing") => {
+                Refusal::Missing(detail.map(|d| d.missing_hashes.clone()).unwrap_or_default())
+            }
+            // Real servers answer an unrouted path with a bare `resource_not_found`, without the
+            // `error` object or `status_description` that a missing repository or file carries.
+            404 if parsed
+                .as_ref()
+                .is_some_and(|body| body.error.is_none() && body.status_description.is_none()) =>
+            {
+                Refusal::NoSuchRoute(message)
+            }
+            405 | 501 => Refusal::NoSuchRoute(message),
+            404 => Refusal::Failed(fail(Kind::NotFound, message)),
+            401 | 403 => Refusal::Failed(fail(Kind::Auth, self.auth_message(&message))),
+            _ => Refusal::Failed(fail(
+                Kind::Network,
+                format!("the server answered: {message}"),
+            )),
+        }
+    }
+
+    fn auth_message(&self, message: &str) -> String {
+        if self.token.is_some() {
+            format!(
+                "{message}: the server rejected the token; check --token, OXDL_TOKEN or the entry for \
+                 host \"{}\" in auth_config.toml",
+                self.host_key
+            )
+        } else {
+            format!(
+                "{message}: the server needs a token; pass --token, set OXDL_TOKEN, or add one for \
+                 host \"{}\" to auth_config.toml",
+                self.host_key
+            )
+        }
+    }
+}
+
+/// `versions/{rev}/metadata` is shadowed by the server's metadata route; `file/` serves the same bytes.
+fn file_route(resource: &str) -> &'static str {
+    match resource.split('/').collect::<Vec<_>>().as_slice() {
+        [_, "metadata"] => "file",
+        _ => "versions",
+    }
+}
+
+/// A one-line human description of an error body: JSON title and detail, or the text, or the reason phrase.
+fn describe(parsed: Option<&ErrorBody>, raw: &[u8], status: http::StatusCode) -> String {
+    if let Some(body) = parsed {
+        let detail = body.error.as_ref();
+        let parts: Vec<&str> = [
+            detail.and_then(|d| d.title.as_deref()),
+            detail.and_then(|d| d.detail.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.trim().is_empty())
+        .collect();
+        if !parts.is_empty() {
+            return one_line(&parts.join(": "));
+        }
+        if let Some(text) = body
+            .status_description
+            .as_deref()
+            .or(body.status_message.as_deref())
+        {
+            return one_line(text);
+        }
+    }
+    let text = String::from_utf8_lossy(raw);
+    let text = text.trim();
+    if text.is_empty() || parsed.is_some() {
+        return status.canonical_reason().unwrap_or("error").to_string();
+    }
+    one_line(text)
+}
+
+/// The first line of `text`, cut to a length that fits a terminal line.
+fn one_line(text: &str) -> String {
+    const MAX: usize = 300;
+    let line = text.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn describe_json(json: &str) -> String {
+        let parsed: ErrorBody = serde_json::from_str(json).unwrap();
+        describe(Some(&parsed), json.as_bytes(), http::StatusCode::NOT_FOUND)
+    }
+
+    #[test]
+    fn describes_real_bodies() {
+        assert_eq!(
+            describe_json(
+                r#"{"error":{"detail":"Could not find path: nope.txt","title":"Path does not exist","type":"resource_not_found"},"status":"error","status_message":"resource_not_found"}"#
+            ),
+            "Path does not exist: Could not find path: nope.txt"
+        );
+        assert_eq!(
+            describe_json(
+                r#"{"status":"error","status_message":"resource_not_found","oxen_version":"0.50.7","status_description":"Repository 'ox/nope' not found"}"#
+            ),
+            "Repository 'ox/nope' not found"
+        );
+        assert_eq!(
+            describe(None, b"unauthorized", http::StatusCode::UNAUTHORIZED),
+            "unauthorized"
+        );
+        assert_eq!(
+            describe(None, b"", http::StatusCode::UNAUTHORIZED),
+            "Unauthorized"
+        );
+    }
+
+    #[test]
+    fn metadata_is_served_by_the_file_route() {
+        assert_eq!(file_route("main/metadata"), "file");
+        assert_eq!(file_route("main/dir/metadata"), "versions");
+        assert_eq!(file_route("main/hello.txt"), "versions");
+    }
+}

@@ -1,0 +1,97 @@
+//! Moving bytes from a stream to a writer in large blocks, counting and hashing them on the way.
+
+use std::io::{ErrorKind, Read, Write};
+
+use anyhow::Result;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::error::{Kind, fail};
+
+/// Block size for every copy: large enough that syscalls and hashing stay cheap per byte.
+const BLOCK: usize = 256 * 1024;
+
+/// What a copy moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Copied {
+    /// How many bytes.
+    pub bytes: u64,
+    /// Their XXH3-128, the server's content hash.
+    pub hash: u128,
+}
+
+/// A reusable copy buffer.
+pub struct Copier {
+    buf: Vec<u8>,
+}
+
+impl Default for Copier {
+    fn default() -> Self {
+        Copier {
+            buf: vec![0; BLOCK],
+        }
+    }
+}
+
+impl Copier {
+    /// Copies `reader` to `writer` (named `dest` in errors), reporting each block's size to `on_bytes`.
+    ///
+    /// A failed read means the stream broke (an integrity failure); a failed write is a local error.
+    pub fn copy(
+        &mut self,
+        reader: &mut impl Read,
+        writer: &mut impl Write,
+        dest: &str,
+        on_bytes: &mut dyn FnMut(u64),
+    ) -> Result<Copied> {
+        let mut hasher = Xxh3::new();
+        let mut bytes = 0u64;
+        loop {
+            let n = match reader.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    return Err(fail(
+                        Kind::Integrity,
+                        format!("the stream broke after {bytes} bytes of {dest}: {err}"),
+                    ));
+                }
+            };
+            let block = &self.buf[..n];
+            hasher.update(block);
+            writer
+                .write_all(block)
+                .map_err(|err| fail(Kind::Other, format!("cannot write {dest}: {err}")))?;
+            bytes += n as u64;
+            on_bytes(n as u64);
+        }
+        Ok(Copied {
+            bytes,
+            hash: hasher.digest128(),
+        })
+    }
+}
+
+/// The server's hash string for some bytes.
+pub fn hash_hex(bytes: &[u8]) -> String {
+    format!("{:x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_hashes() {
+        let data = vec![7u8; BLOCK * 2 + 5];
+        let mut out = Vec::new();
+        let mut seen = 0;
+        let copied = Copier::default()
+            .copy(&mut &data[..], &mut out, "x", &mut |n| seen += n)
+            .unwrap();
+        assert_eq!(out, data);
+        assert_eq!(copied.bytes, data.len() as u64);
+        assert_eq!(seen, data.len() as u64);
+        assert_eq!(format!("{:x}", copied.hash), hash_hex(&data));
+    }
+}

@@ -1,0 +1,310 @@
+//! `oxdl get` against the loopback server: the real binary, real HTTP.
+
+mod support;
+
+use support::server::{Config, FEATURE_COMMIT, MAIN_COMMIT, fixture_body};
+use support::{Sandbox, TestServer, repo_file};
+
+fn get(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> support::Run {
+    let mut all = vec!["--host", server.url.as_str(), "get", "ox/demo"];
+    all.extend_from_slice(args);
+    sandbox.run(&all)
+}
+
+#[test]
+fn get_to_file_by_default_name_reports_revision() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/hello.txt"]);
+    run.expect_code(0)
+        .expect_stderr(&format!("hello.txt: 49 bytes, revision {MAIN_COMMIT}"));
+    assert!(
+        run.stdout.is_empty(),
+        "nothing on stdout when writing a file"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.join("hello.txt")).unwrap(),
+        fixture_body("get-hello")
+    );
+    assert_eq!(sandbox.files(), vec!["hello.txt"]);
+    let request = &server.requests()[0];
+    assert_eq!(request.method, "GET");
+    assert_eq!(request.target, "/api/repos/ox/demo/versions/main/hello.txt");
+    assert_eq!(
+        request.header("user-agent"),
+        Some(concat!("oxdl/", env!("CARGO_PKG_VERSION")))
+    );
+    assert_eq!(request.header("authorization"), None);
+}
+
+#[test]
+fn get_to_stdout_writes_only_the_bytes() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/data.csv", "-o", "-"]);
+    run.expect_code(0).expect_stderr(MAIN_COMMIT);
+    assert_eq!(run.stdout, fixture_body("get-commit"));
+    assert!(sandbox.files().is_empty());
+}
+
+#[test]
+fn get_quiet_prints_nothing() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["-q", "main/data.csv", "-o", "-"]);
+    run.expect_code(0);
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.stdout, repo_file("data.csv"));
+}
+
+#[test]
+fn get_by_commit_and_by_branch_with_slash() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(
+        &sandbox,
+        &server,
+        &[&format!("{MAIN_COMMIT}/data.csv"), "-o", "c.csv"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("c.csv")).unwrap(),
+        fixture_body("get-commit")
+    );
+    get(&sandbox, &server, &["feature/x/hello.txt", "-o", "out/"])
+        .expect_code(0)
+        .expect_stderr(FEATURE_COMMIT);
+    assert_eq!(
+        std::fs::read(sandbox.join("out/hello.txt")).unwrap(),
+        fixture_body("get-branch-slash")
+    );
+}
+
+#[test]
+fn get_into_existing_directory_and_nested_path() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.join("dir")).unwrap();
+    get(
+        &sandbox,
+        &server,
+        &["main/nested/deeper/c.txt", "-o", "dir"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("dir/c.txt")).unwrap(),
+        repo_file("nested/deeper/c.txt")
+    );
+    get(
+        &sandbox,
+        &server,
+        &["main/nested/a.txt", "-o", "new/sub/a.txt"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("new/sub/a.txt")).unwrap(),
+        repo_file("nested/a.txt")
+    );
+}
+
+#[test]
+fn get_percent_encodes_each_segment() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/nested/with space.txt"]).expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("with space.txt")).unwrap(),
+        fixture_body("get-space")
+    );
+    // Odd names that are not in the repository still show how they are sent.
+    get(&sandbox, &server, &["main/we#ird?/50%+1.txt", "-o", "-"]).expect_code(3);
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        targets,
+        vec![
+            "/api/repos/ox/demo/versions/main/nested/with%20space.txt",
+            "/api/repos/ox/demo/versions/main/we%23ird%3F/50%25%2B1.txt",
+        ]
+    );
+}
+
+#[test]
+fn get_empty_file() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/nested/empty.txt"]).expect_code(0);
+    assert_eq!(std::fs::read(sandbox.join("empty.txt")).unwrap(), b"");
+}
+
+#[test]
+fn get_resize_reaches_the_server() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(
+        &sandbox,
+        &server,
+        &[
+            "main/images/gradient.png",
+            "--width",
+            "32",
+            "--height",
+            "32",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("gradient.png")).unwrap(),
+        fixture_body("get-resize-32x32")
+    );
+    get(
+        &sandbox,
+        &server,
+        &["main/images/gradient.png", "--width", "16", "-o", "w16.png"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("w16.png")).unwrap(),
+        fixture_body("get-resize-w16")
+    );
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        targets,
+        vec![
+            "/api/repos/ox/demo/versions/main/images/gradient.png?width=32&height=32",
+            "/api/repos/ox/demo/versions/main/images/gradient.png?width=16",
+        ]
+    );
+    // Not a number: clap refuses before any request.
+    get(
+        &sandbox,
+        &server,
+        &["main/images/gradient.png", "--width", "abc"],
+    )
+    .expect_code(2)
+    .expect_stderr("--width");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn get_root_file_named_metadata_uses_the_file_route() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/metadata", "-o", "-"]).expect_code(3);
+    assert_eq!(
+        server.requests()[0].target,
+        "/api/repos/ox/demo/file/main/metadata"
+    );
+}
+
+#[test]
+fn get_missing_path_revision_directory_and_repo() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/nope.txt"])
+        .expect_code(3)
+        .expect_stderr("oxdl: error: cannot download main/nope.txt from ox/demo: Path does not exist: Could not find path: nope.txt (HTTP 404)");
+    get(&sandbox, &server, &["nobranch/hello.txt"])
+        .expect_code(3)
+        .expect_stderr("Could not find path: nobranch/hello.txt (HTTP 404)");
+    get(&sandbox, &server, &["main/nested"])
+        .expect_code(3)
+        .expect_stderr("Path does not exist");
+    let run = sandbox.run(&["--host", &server.url, "get", "ox/nope", "main/hello.txt"]);
+    run.expect_code(3)
+        .expect_stderr("Repository 'ox/nope' not found (HTTP 404)");
+    assert!(
+        sandbox.files().is_empty(),
+        "nothing written: {:?}",
+        sandbox.files()
+    );
+}
+
+#[test]
+fn get_bad_arguments_are_usage_errors() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["hello.txt"])
+        .expect_code(2)
+        .expect_stderr("REVISION/PATH");
+    sandbox
+        .run(&["--host", &server.url, "get", "demo", "main/hello.txt"])
+        .expect_code(2)
+        .expect_stderr("NAMESPACE/REPO");
+    sandbox
+        .run(&[
+            "--host",
+            "ftp://example.com",
+            "get",
+            "ox/demo",
+            "main/hello.txt",
+        ])
+        .expect_code(2)
+        .expect_stderr("unsupported scheme");
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn get_unreachable_server_is_a_network_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(&[
+            "--host",
+            &format!("127.0.0.1:{port}"),
+            "get",
+            "ox/demo",
+            "main/hello.txt",
+        ])
+        .expect_code(7)
+        .expect_stderr(&format!("cannot reach http://127.0.0.1:{port}"));
+}
+
+#[test]
+fn get_cut_short_keeps_the_older_file_and_leaves_no_temp() {
+    let server = TestServer::with(Config {
+        cut_get_after: Some(10),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.join("hello.txt"), b"older version").unwrap();
+    get(&sandbox, &server, &["main/hello.txt"])
+        .expect_code(6)
+        .expect_stderr("main/hello.txt");
+    assert_eq!(
+        std::fs::read(sandbox.join("hello.txt")).unwrap(),
+        b"older version"
+    );
+    assert_eq!(
+        sandbox.files(),
+        vec!["hello.txt"],
+        "no temp file left behind"
+    );
+}
+
+#[test]
+fn get_failure_before_the_body_keeps_the_older_file() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.join("nope.txt"), b"mine").unwrap();
+    get(&sandbox, &server, &["main/nope.txt"]).expect_code(3);
+    assert_eq!(std::fs::read(sandbox.join("nope.txt")).unwrap(), b"mine");
+    assert_eq!(sandbox.files(), vec!["nope.txt"]);
+}
+
+#[test]
+fn get_unwritable_destination_names_the_path() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.join("file"), b"x").unwrap();
+    // A regular file where a directory is needed.
+    get(
+        &sandbox,
+        &server,
+        &["main/hello.txt", "-o", "file/sub/hello.txt"],
+    )
+    .expect_code(1)
+    .expect_stderr("file/sub");
+    assert_eq!(sandbox.files(), vec!["file"]);
+}

@@ -1,0 +1,137 @@
+//! Shared by the integration tests: the loopback server and a runner for the real `oxdl` binary.
+#![allow(dead_code)]
+
+pub mod server;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use server::TestServer;
+
+/// What a run of `oxdl` produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing stderr when it differs.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code; stderr:\n{}", self.stderr);
+        self
+    }
+
+    /// Asserts that stderr contains `text`.
+    pub fn expect_stderr(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr should contain {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A sandbox for one run: a temp working directory and a temp home, so no real config leaks in.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub home: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The working directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the working directory.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `oxdl ARGS` in the working directory, with a clean environment (no OXDL_* or OXEN_* variables).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_oxdl"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.home.path());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("OXDL_") || name.starts_with("OXEN_") {
+                command.env_remove(name);
+            }
+        }
+        command
+    }
+
+    /// Runs `oxdl ARGS` with `stdin` as its standard input.
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        self.run_command(self.command(args), stdin)
+    }
+
+    /// Runs `oxdl ARGS` with empty standard input.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, b"")
+    }
+
+    /// Runs a prepared command, feeding `stdin`.
+    pub fn run_command(&self, mut command: Command, stdin: &[u8]) -> Run {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        // A run that exits before reading its stdin must not fail the test.
+        let _ = input.write_all(stdin);
+        drop(input);
+        let output = child.wait_with_output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: output.stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Every file below the working directory, relative, sorted (temp files included, so leftovers show).
+    pub fn files(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(self.dir.path(), self.dir.path(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            walk(root, &entry.path(), out);
+        } else {
+            out.push(
+                entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+}
+
+/// A file from the captured repository.
+pub fn repo_file(rel: &str) -> Vec<u8> {
+    std::fs::read(server::fixtures().join("repo").join(rel)).unwrap()
+}

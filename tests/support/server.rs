@@ -39,8 +39,8 @@ pub fn hash_of(bytes: &[u8]) -> String {
 pub enum BatchRoutes {
     /// As real servers: `QUERY /versions` works, `POST /versions/batch-download` is a generic 404.
     Real,
-    /// As behind a proxy that rejects QUERY with this status, in front of a server that serves the
-    /// documented POST route.
+    /// As behind a proxy that rejects QUERY with this status (404: the generic route-missing body), in
+    /// front of a server that serves the documented POST route.
     QueryRejected(u16),
 }
 
@@ -239,6 +239,7 @@ impl State {
             }
             ("QUERY", ["versions"]) => match self.config.batch_routes {
                 BatchRoutes::Real => self.batch(&request.body),
+                BatchRoutes::QueryRejected(404) => generic_404(),
                 BatchRoutes::QueryRejected(status) => text(status, "Method Not Allowed"),
             },
             ("POST", ["versions", "batch-download"]) => match self.config.batch_routes {

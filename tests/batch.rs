@@ -1,0 +1,514 @@
+//! `oxdl batch` against the loopback server: the real binary, real gzip, real tar, real HTTP.
+
+mod support;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use support::server::{
+    BatchRoutes, Config, end_of_archive, fixtures, gzip, hash_of, raw_entry, tar_of,
+};
+use support::{Run, Sandbox, TestServer, repo_file};
+
+/// The captured list: 8 files of the repository at `main`.
+fn hashes_txt() -> String {
+    std::fs::read_to_string(fixtures().join("hashes.txt")).unwrap()
+}
+
+fn with_paths_txt() -> String {
+    std::fs::read_to_string(fixtures().join("hashes-with-paths.txt")).unwrap()
+}
+
+/// `(hash, path)` of every file in the captured list.
+fn listed() -> Vec<(String, String)> {
+    with_paths_txt()
+        .lines()
+        .map(|line| {
+            let (hash, path) = line.split_once(' ').unwrap();
+            (hash.to_string(), path.to_string())
+        })
+        .collect()
+}
+
+fn batch(sandbox: &Sandbox, server: &TestServer, args: &[&str], stdin: &str) -> Run {
+    let mut all = vec!["--host", server.url.as_str(), "batch", "ox/demo"];
+    all.extend_from_slice(args);
+    sandbox.run_with_stdin(&all, stdin.as_bytes())
+}
+
+fn assert_no_temp_files(sandbox: &Sandbox) {
+    let leftovers: Vec<String> = sandbox
+        .files()
+        .into_iter()
+        .filter(|f| f.contains(".oxdl-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temp files left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn test_server_tarball_matches_the_real_one_byte_for_byte() {
+    let captured = std::fs::read(fixtures().join("responses/batch-query.tar.gz")).unwrap();
+    let mut real = Vec::new();
+    flate2::read::GzDecoder::new(&captured[..])
+        .read_to_end(&mut real)
+        .unwrap();
+    let entries: Vec<(String, Vec<u8>)> = listed()
+        .into_iter()
+        .map(|(hash, path)| (hash, repo_file(&path)))
+        .collect();
+    for (hash, bytes) in &entries {
+        assert_eq!(&hash_of(bytes), hash, "fixture hashes are real XXH3-128");
+    }
+    assert_eq!(tar_of(&entries), real);
+}
+
+#[test]
+fn batch_from_file_names_files_by_hash() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.join("hashes.txt"), hashes_txt()).unwrap();
+    let run = batch(&sandbox, &server, &["hashes.txt", "-C", "out"], "");
+    run.expect_code(0)
+        .expect_stderr("8 file(s), 6542 bytes, written to out");
+    assert!(run.stdout.is_empty());
+    for (hash, path) in listed() {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{hash}"))).unwrap(),
+            repo_file(&path)
+        );
+    }
+    assert_no_temp_files(&sandbox);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "QUERY");
+    assert_eq!(requests[0].target, "/api/repos/ox/demo/versions");
+    assert_eq!(requests[0].header("content-encoding"), None);
+    assert_eq!(requests[0].batch_hashes().join("\n") + "\n", hashes_txt());
+}
+
+#[test]
+fn batch_from_stdin_with_dash_and_without_argument() {
+    let server = TestServer::start();
+    for args in [&["-", "-C", "out"][..], &["-C", "out"][..]] {
+        let sandbox = Sandbox::new();
+        batch(&sandbox, &server, args, &hashes_txt()).expect_code(0);
+        assert_eq!(sandbox.files().len(), 8, "{args:?}");
+    }
+}
+
+#[test]
+fn batch_places_files_at_their_paths() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let list = format!("# the repository at main\n\n{}", with_paths_txt());
+    batch(&sandbox, &server, &["-", "-C", "tree", "-q"], &list).expect_code(0);
+    let mut expected: Vec<String> = listed()
+        .into_iter()
+        .map(|(_, p)| format!("tree/{p}"))
+        .collect();
+    expected.sort();
+    assert_eq!(sandbox.files(), expected);
+    for (_, path) in listed() {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("tree/{path}"))).unwrap(),
+            repo_file(&path)
+        );
+    }
+}
+
+#[test]
+fn batch_quiet_prints_nothing() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = batch(&sandbox, &server, &["-q"], &hashes_txt());
+    run.expect_code(0);
+    assert_eq!(run.stderr, "");
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn batch_requests_duplicates_once_and_writes_every_destination() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let hello = hash_of(&repo_file("hello.txt"));
+    let list = format!(
+        "{hello} a/hello.txt\n{hello}\n{}\n{hello} b/hello.txt\n",
+        hello.to_uppercase()
+    );
+    batch(&sandbox, &server, &[], &list).expect_code(0);
+    let mut expected = vec![
+        "a/hello.txt".to_string(),
+        "b/hello.txt".into(),
+        hello.clone(),
+    ];
+    expected.sort();
+    assert_eq!(sandbox.files(), expected);
+    for file in sandbox.files() {
+        assert_eq!(
+            std::fs::read(sandbox.join(&file)).unwrap(),
+            repo_file("hello.txt")
+        );
+    }
+    assert_eq!(server.requests()[0].batch_hashes(), vec![hello]);
+}
+
+#[test]
+fn batch_rejects_bad_lines_before_any_request() {
+    let server = TestServer::start();
+    let cases = [
+        (
+            "4bc6f9c6f8941bc2e3a7ebff29145cde\nnot-a-hash\n",
+            "<stdin>: line 2: 'not-a-hash' is not a content hash",
+        ),
+        (
+            "4bc6f9c6f8941bc2e3a7ebff29145cde ../../etc/x\n",
+            "line 1: path '../../etc/x' must stay inside",
+        ),
+        (
+            "4bc6f9c6f8941bc2e3a7ebff29145cde /tmp/x\n",
+            "line 1: path '/tmp/x' must stay inside",
+        ),
+        ("\n\n0123456789abcdef0123456789abcdef0\n", "line 3:"),
+    ];
+    for (list, message) in cases {
+        let sandbox = Sandbox::new();
+        batch(&sandbox, &server, &["-C", "out"], list)
+            .expect_code(2)
+            .expect_stderr(message);
+        assert!(sandbox.files().is_empty());
+    }
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &["missing.txt"], "")
+        .expect_code(2)
+        .expect_stderr("cannot open hash list missing.txt");
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn batch_empty_list_does_nothing() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &[], "# nothing\n\n")
+        .expect_code(0)
+        .expect_stderr("nothing to download");
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn batch_falls_back_to_the_documented_route() {
+    for status in [404, 405, 501] {
+        let server = TestServer::with(Config {
+            batch_routes: BatchRoutes::QueryRejected(status),
+            ..Config::default()
+        });
+        let sandbox = Sandbox::new();
+        batch(&sandbox, &server, &["-C", "out"], &with_paths_txt()).expect_code(0);
+        assert_eq!(
+            std::fs::read(sandbox.join("out/hello.txt")).unwrap(),
+            repo_file("hello.txt")
+        );
+        let routes: Vec<(String, String)> = server
+            .requests()
+            .into_iter()
+            .map(|r| (r.method, r.target))
+            .collect();
+        assert_eq!(
+            routes,
+            vec![
+                (
+                    "QUERY".to_string(),
+                    "/api/repos/ox/demo/versions".to_string()
+                ),
+                (
+                    "POST".to_string(),
+                    "/api/repos/ox/demo/versions/batch-download".to_string()
+                ),
+            ],
+            "after {status}"
+        );
+        let requests = server.requests();
+        assert_eq!(
+            requests[0].body, requests[1].body,
+            "same body on both routes"
+        );
+    }
+}
+
+#[test]
+fn batch_unknown_repository_is_not_found() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    sandbox
+        .run_with_stdin(
+            &["--host", &server.url, "batch", "ox/nope"],
+            hashes_txt().as_bytes(),
+        )
+        .expect_code(3)
+        .expect_stderr("Repository 'ox/nope' not found (HTTP 404)");
+}
+
+#[test]
+fn batch_missing_hashes_are_reported_and_the_rest_fetched() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let missing = "ffffffffffffffffffffffffffffffff";
+    let list = format!("{missing} gone.bin\n{}", with_paths_txt());
+    let run = batch(&sandbox, &server, &["-C", "out"], &list);
+    run.expect_code(5)
+        .expect_stderr(&format!("missing: {missing}\n"))
+        .expect_stderr("1 of 9 file(s) are missing on the server");
+    assert_eq!(sandbox.files().len(), 8);
+    assert!(!sandbox.join("out/gone.bin").exists());
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].batch_hashes().contains(&missing.to_string()));
+    assert!(!requests[1].batch_hashes().contains(&missing.to_string()));
+    assert_eq!(requests[1].batch_hashes().len(), 8);
+}
+
+#[test]
+fn batch_sends_31_digit_hashes_unpadded() {
+    // A file whose XXH3-128 has a leading zero nibble, so its hash string has 31 digits.
+    let content = (0..)
+        .map(|i| format!("short hash {i}\n").into_bytes())
+        .find(|bytes| hash_of(bytes).len() == 31)
+        .unwrap();
+    let short = hash_of(&content);
+    let server = TestServer::with(Config {
+        extra_blobs: vec![content.clone()],
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    batch(
+        &sandbox,
+        &server,
+        &["-C", "out"],
+        &format!("0{short} short.bin\n"),
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("out/short.bin")).unwrap(),
+        content
+    );
+    assert_eq!(server.requests()[0].batch_hashes(), vec![short]);
+
+    // The real 50 MiB file of the captured repository: zero-padded, the server would call it missing.
+    let real = "389f92e4837212abe1bdb262834fc63";
+    let run = batch(&sandbox, &server, &["-C", "out"], &format!("0{real}\n"));
+    run.expect_code(5)
+        .expect_stderr(&format!("missing: {real}"));
+    assert_eq!(server.requests()[1].batch_hashes(), vec![real.to_string()]);
+}
+
+/// A server whose batch answers are built by `make` from the requested hashes.
+fn tampering_server(make: impl Fn(&[String]) -> Vec<u8> + Send + Sync + 'static) -> TestServer {
+    TestServer::with(Config {
+        archive_override: Some(Arc::new(make)),
+        ..Config::default()
+    })
+}
+
+/// The first requested file as a valid entry, followed by `hostile`, gzipped.
+fn valid_then(hostile: Vec<u8>, with_end: bool) -> impl Fn(&[String]) -> Vec<u8> {
+    move |hashes: &[String]| {
+        let first = &hashes[0];
+        let mut tar = tar_of(&[(first.clone(), repo_file("hello.txt"))]);
+        tar.extend_from_slice(&hostile);
+        if with_end {
+            tar.extend(end_of_archive());
+        }
+        gzip(&tar)
+    }
+}
+
+fn hello_and_data() -> String {
+    format!(
+        "{} hello.txt\n{} data.csv\n",
+        hash_of(&repo_file("hello.txt")),
+        hash_of(&repo_file("data.csv"))
+    )
+}
+
+#[test]
+fn batch_rejects_hostile_entries() {
+    let data_hash = hash_of(&repo_file("data.csv"));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "parent",
+            raw_entry(b"../escaped", tar::EntryType::Regular, b"", b"evil"),
+        ),
+        (
+            "absolute",
+            raw_entry(b"/tmp/oxdl-absolute", tar::EntryType::Regular, b"", b"evil"),
+        ),
+        (
+            "symlink",
+            raw_entry(
+                data_hash.as_bytes(),
+                tar::EntryType::Symlink,
+                b"/etc/passwd",
+                b"",
+            ),
+        ),
+        (
+            "directory",
+            raw_entry(data_hash.as_bytes(), tar::EntryType::Directory, b"", b""),
+        ),
+        (
+            "unrequested",
+            raw_entry(
+                b"0123456789abcdef0123456789abcdef",
+                tar::EntryType::Regular,
+                b"",
+                b"x",
+            ),
+        ),
+        (
+            "long name",
+            raw_entry(
+                b"././@LongLink",
+                tar::EntryType::GNULongName,
+                b"",
+                b"a-very-long-name",
+            ),
+        ),
+    ];
+    for (what, hostile) in cases {
+        let server = tampering_server(valid_then(hostile, true));
+        let sandbox = Sandbox::new();
+        let run = batch(&sandbox, &server, &["-C", "out/inner"], &hello_and_data());
+        run.expect_code(6).expect_stderr("protocol error");
+        assert_eq!(
+            sandbox.files(),
+            vec!["out/inner/hello.txt"],
+            "{what}: only the verified file before the bad entry is kept"
+        );
+        assert!(!std::path::Path::new("/tmp/oxdl-absolute").exists());
+    }
+}
+
+#[test]
+fn batch_rejects_a_duplicate_entry() {
+    let server = tampering_server(|hashes: &[String]| {
+        let hello = repo_file("hello.txt");
+        let entries = vec![
+            (hashes[0].clone(), hello.clone()),
+            (hashes[0].clone(), hello),
+        ];
+        gzip(&tar_of(&entries))
+    });
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &[], &hello_and_data())
+        .expect_code(6)
+        .expect_stderr("a second time");
+    assert_eq!(sandbox.files(), vec!["hello.txt"]);
+}
+
+#[test]
+fn batch_hash_mismatch_writes_nothing_of_that_file() {
+    let server = tampering_server(|hashes: &[String]| {
+        gzip(&tar_of(&[
+            (hashes[0].clone(), repo_file("hello.txt")),
+            (hashes[1].clone(), b"not the real data.csv".to_vec()),
+        ]))
+    });
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.join("data.csv"), b"older data").unwrap();
+    let data_hash = hash_of(&repo_file("data.csv"));
+    batch(&sandbox, &server, &[], &hello_and_data())
+        .expect_code(6)
+        .expect_stderr(&format!("the bytes sent for {data_hash} hash to"))
+        .expect_stderr("after 1 file(s) were written");
+    assert_eq!(
+        std::fs::read(sandbox.join("data.csv")).unwrap(),
+        b"older data"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.join("hello.txt")).unwrap(),
+        repo_file("hello.txt")
+    );
+    assert_no_temp_files(&sandbox);
+}
+
+#[test]
+fn batch_truncated_gzip_fails() {
+    // The chunked body ends cleanly, but the gzip stream inside it is cut short.
+    let server = tampering_server(|hashes: &[String]| {
+        let entries: Vec<(String, Vec<u8>)> = hashes
+            .iter()
+            .zip(["hello.txt", "data.csv"])
+            .map(|(h, p)| (h.clone(), repo_file(p)))
+            .collect();
+        let full = gzip(&tar_of(&entries));
+        full[..full.len() - 12].to_vec()
+    });
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &[], &hello_and_data())
+        .expect_code(6)
+        .expect_stderr("damaged or was cut short");
+    assert_no_temp_files(&sandbox);
+}
+
+#[test]
+fn batch_connection_cut_mid_stream_fails_and_keeps_verified_files() {
+    let hello = hash_of(&repo_file("hello.txt"));
+    let big: Vec<u8> = (0..3_000_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let big_hash = hash_of(&big);
+    let full = gzip(&tar_of(&[
+        (hello.clone(), repo_file("hello.txt")),
+        (big_hash.clone(), big.clone()),
+    ]));
+    let server = TestServer::with(Config {
+        extra_blobs: vec![big],
+        cut_batch_after: Some(full.len() / 2),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let list = format!("{hello} hello.txt\n{big_hash} big.bin\n");
+    batch(&sandbox, &server, &[], &list)
+        .expect_code(6)
+        .expect_stderr("big.bin");
+    assert_eq!(sandbox.files(), vec!["hello.txt"]);
+}
+
+#[test]
+fn batch_missing_end_of_archive_fails() {
+    let server = tampering_server(|hashes: &[String]| {
+        let entries: Vec<(String, Vec<u8>)> = hashes
+            .iter()
+            .zip(["hello.txt", "data.csv"])
+            .map(|(h, p)| (h.clone(), repo_file(p)))
+            .collect();
+        let tar = tar_of(&entries);
+        gzip(&tar[..tar.len() - 1024])
+    });
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &[], &hello_and_data())
+        .expect_code(6)
+        .expect_stderr("end-of-archive");
+}
+
+#[test]
+fn batch_archive_lacking_a_requested_file_fails() {
+    let server = tampering_server(|hashes: &[String]| {
+        let mut tar = tar_of(&[(hashes[0].clone(), repo_file("hello.txt"))]);
+        tar.extend(end_of_archive());
+        gzip(&tar)
+    });
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &[], &hello_and_data())
+        .expect_code(6)
+        .expect_stderr("without 1 requested file(s)");
+    assert_eq!(sandbox.files(), vec!["hello.txt"]);
+}
+
+#[test]
+fn batch_not_a_tarball_fails() {
+    let server = tampering_server(|_| b"<html>proxy error page</html>".to_vec());
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &[], &hello_and_data()).expect_code(6);
+    assert!(sandbox.files().is_empty());
+}

@@ -37,6 +37,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "OXDL_HOST",
+        hide_env_values = true,
         value_name = "HOST",
         default_value = DEFAULT_HOST
     )]
@@ -53,7 +54,13 @@ pub struct GlobalArgs {
     pub token: Option<String>,
 
     /// Directory holding the official client's auth_config.toml [default: ~/.config/oxen].
-    #[arg(long, global = true, env = "OXEN_CONFIG_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "OXEN_CONFIG_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub config_dir: Option<PathBuf>,
 
     /// Print nothing but errors.

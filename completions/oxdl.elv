@@ -1,0 +1,75 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[oxdl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'oxdl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'oxdl'= {
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand get 'Download one file by its path at a revision'
+            cand batch 'Download many files by content hash'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'oxdl;get'= {
+            cand -o 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]'
+            cand --output 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]'
+            cand --width 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)'
+            cand --height 'Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box)'
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'oxdl;batch'= {
+            cand -C 'Directory to write the files into (created if missing)'
+            cand --output-dir 'Directory to write the files into (created if missing)'
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'oxdl;help'= {
+            cand get 'Download one file by its path at a revision'
+            cand batch 'Download many files by content hash'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'oxdl;help;get'= {
+        }
+        &'oxdl;help;batch'= {
+        }
+        &'oxdl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

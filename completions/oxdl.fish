@@ -1,0 +1,54 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_oxdl_global_optspecs
+    string join \n host= token= config-dir= q/quiet h/help V/version
+end
+
+function __fish_oxdl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_oxdl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_oxdl_using_subcommand
+    set -l cmd (__fish_oxdl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c oxdl -n "__fish_oxdl_needs_command" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
+complete -c oxdl -n "__fish_oxdl_needs_command" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
+complete -c oxdl -n "__fish_oxdl_needs_command" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_needs_command" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oxdl -n "__fish_oxdl_needs_command" -s V -l version -d 'Print version'
+complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "get" -d 'Download one file by its path at a revision'
+complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "batch" -d 'Download many files by content hash'
+complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s o -l output -d 'Where to write the file: a path, an existing directory, or - for stdout [default: the file\'s name]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l width -d 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l height -d 'Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s V -l version -d 'Print version'
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s C -l output-dir -d 'Directory to write the files into (created if missing)' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s V -l version -d 'Print version'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch help" -f -a "get" -d 'Download one file by its path at a revision'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch help" -f -a "batch" -d 'Download many files by content hash'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

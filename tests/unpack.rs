@@ -114,11 +114,7 @@ fn a_hostile_name_is_refused_even_when_it_normalises_to_a_wanted_hash() {
     let content = b"abc".to_vec();
     let hash = oxdl::transfer::hash_hex(&content);
     let wanted = hashes::parse(format!("{hash}\n").as_bytes(), "t").unwrap();
-    for name in [
-        format!("./{hash}"),
-        format!("{}", hash.to_uppercase()),
-        format!("0{hash}"),
-    ] {
+    for name in [format!("./{hash}"), hash.to_uppercase(), format!("0{hash}")] {
         let mut tar = raw_entry(name.as_bytes(), tar::EntryType::Regular, b"", &content);
         tar.extend(end_of_archive());
         let out = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+#[allow(unused_imports)]
 pub use server::TestServer;
 
 /// What a run of `oxdl` produced.

@@ -41,7 +41,7 @@ _oxdl() {
 
     case "${cmd}" in
         oxdl)
-            opts="-q -h -V --host --token --config-dir --quiet --help --version get batch help"
+            opts="-q -v -h -V --host --token --config-dir --quiet --verbose --retries --connect-timeout --timeout --help --version get batch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -59,6 +59,18 @@ _oxdl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -67,7 +79,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__batch)
-            opts="-C -q -h -V --output-dir --host --token --config-dir --quiet --help --version"
+            opts="-C -q -v -h -V --output-dir --batch-size --skip-existing --host --token --config-dir --quiet --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,6 +91,14 @@ _oxdl() {
                     ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip-existing)
+                    COMPREPLY=($(compgen -W "hash size never" -- "${cur}"))
                     return 0
                     ;;
                 --host)
@@ -93,6 +113,18 @@ _oxdl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -101,7 +133,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__get)
-            opts="-o -q -h -V --output --width --height --host --token --config-dir --quiet --help --version"
+            opts="-o -q -v -h -V --output --width --height --no-verify --host --token --config-dir --quiet --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,6 +164,18 @@ _oxdl() {
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,8 +64,24 @@ pub struct GlobalArgs {
     pub config_dir: Option<PathBuf>,
 
     /// Print nothing but errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Log every request and answer on stderr (the token is never shown).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx).
+    #[arg(long, global = true, env = "OXDL_RETRIES", hide_env_values = true, value_name = "N", default_value_t = crate::retry::DEFAULT_RETRIES)]
+    pub retries: u32,
+
+    /// Seconds allowed for establishing a connection.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0, value_parser = parse_seconds)]
+    pub connect_timeout: f64,
+
+    /// Seconds without any data from the server before a transfer counts as failed (no limit on total time).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 60.0, value_parser = parse_seconds)]
+    pub timeout: f64,
 }
 
 /// The subcommands.
@@ -104,6 +120,10 @@ pub struct GetArgs {
     /// Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box).
     #[arg(long, value_name = "H")]
     pub height: Option<u32>,
+
+    /// Skip checking the bytes against the content hash and size in the server's metadata.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 /// Arguments of `oxdl batch`.
@@ -132,6 +152,25 @@ pub struct BatchArgs {
         default_value = "."
     )]
     pub output_dir: PathBuf,
+
+    /// Hashes per request: a failed request costs at most this many files.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+
+    /// How to tell that a file already present need not be fetched again.
+    #[arg(long, value_name = "HOW", value_enum, default_value_t = SkipExisting::Hash)]
+    pub skip_existing: SkipExisting,
+}
+
+/// How `batch` decides that a destination already holds the right file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SkipExisting {
+    /// Hash the local file with XXH3-128 and compare it with its name.
+    Hash,
+    /// Trust a file that is present and not empty (empty only for the empty file's hash); no hashing.
+    Size,
+    /// Always fetch.
+    Never,
 }
 
 /// A repository named as NAMESPACE/NAME.
@@ -144,6 +183,16 @@ pub struct RepoName {
 impl std::fmt::Display for RepoName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Parses a positive number of seconds.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() && secs < 1e9 => Ok(secs),
+        _ => Err(format!(
+            "expected a positive number of seconds, got '{text}'"
+        )),
     }
 }
 

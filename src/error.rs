@@ -1,6 +1,7 @@
 //! The kinds of failure oxdl reports and the exit code of each, in one table.
 
 use std::fmt;
+use std::time::Duration;
 
 /// What went wrong, as far as a calling script needs to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +64,8 @@ impl Kind {
 pub struct Failure {
     kind: Kind,
     message: String,
+    /// `Some` when trying again may succeed, with the server's requested wait if it named one.
+    transient: Option<Option<Duration>>,
 }
 
 impl fmt::Display for Failure {
@@ -78,7 +81,28 @@ pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Failure {
         kind,
         message: message.into(),
+        transient: None,
     })
+}
+
+/// Builds an error that may go away when tried again, after `retry_after` if the server asked for a wait.
+pub fn transient(
+    kind: Kind,
+    message: impl Into<String>,
+    retry_after: Option<Duration>,
+) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        kind,
+        message: message.into(),
+        transient: Some(retry_after),
+    })
+}
+
+/// `Some(wait requested by the server)` when the error is worth retrying, `None` when it is final.
+pub fn retry_hint(err: &anyhow::Error) -> Option<Option<Duration>> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Failure>())
+        .and_then(|failure| failure.transient)
 }
 
 /// Extension for tagging any error with a kind while adding context.
@@ -91,6 +115,23 @@ impl<T, E: fmt::Display> KindContext<T> for Result<T, E> {
     fn kind_context(self, kind: Kind, context: impl fmt::Display) -> anyhow::Result<T> {
         self.map_err(|err| fail(kind, format!("{context}: {err}")))
     }
+}
+
+/// The reader of oxdl's output went away (a closed pipe): the run ends quietly, as it was asked to.
+#[derive(Debug)]
+pub struct OutputClosed;
+
+impl fmt::Display for OutputClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the output was closed by its reader")
+    }
+}
+
+impl std::error::Error for OutputClosed {}
+
+/// Whether the run ended because its output pipe was closed.
+pub fn is_output_closed(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<OutputClosed>())
 }
 
 /// The kind of the first [`Failure`] in the error's chain; `Other` when there is none.
@@ -121,6 +162,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(kind_of(&err), Kind::Auth);
         assert_eq!(format!("{err:#}"), "downloading x: denied");
+    }
+
+    #[test]
+    fn transient_errors_carry_their_wait() {
+        let wait = Some(Duration::from_secs(3));
+        let err = Err::<(), _>(transient(Kind::Network, "busy", wait))
+            .context("x")
+            .unwrap_err();
+        assert_eq!(retry_hint(&err), Some(wait));
+        assert_eq!(retry_hint(&fail(Kind::Network, "no")), None);
     }
 
     #[test]

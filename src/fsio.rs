@@ -1,22 +1,96 @@
 //! Files that appear whole or not at all: a temp file beside the target, published by rename.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use tempfile::NamedTempFile;
 
 use crate::error::{Kind, KindContext};
 
-/// Prefix of every temp file oxdl creates, so a person can tell what left it.
+/// Prefix of every temp file oxdl creates, so a person can tell what left it; the process id follows.
 pub const TEMP_PREFIX: &str = ".oxdl-";
 /// Suffix of every temp file oxdl creates.
 pub const TEMP_SUFFIX: &str = ".part";
+/// Where the owner of a temp file cannot be checked, it counts as stale after this long.
+const STALE_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// Temp files this process has open, so a signal handler can remove them before exiting.
+static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+/// Directories already swept for stale temp files in this run.
+static SWEPT: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The sets stay valid whatever a panicking holder did, so a poisoned lock is still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Removes every temp file this process has open and exits with `code`, for signal handlers.
+///
+/// The lock is held until the process is gone, so no temp file can be created unrecorded meanwhile.
+pub fn remove_temp_files_and_exit(code: i32) -> ! {
+    let live = lock(&LIVE);
+    for path in live.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+    std::process::exit(code)
+}
+
+/// Removes temp files in `dir` left by oxdl runs that are no longer running (killed, or crashed).
+pub fn sweep_stale(dir: &Path) {
+    if !lock(&SWEPT).insert(dir.to_path_buf()) {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .filter(|n| n.ends_with(TEMP_SUFFIX))
+            .and_then(|n| n.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if is_stale(owner, &entry) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A temp file is stale when its process is gone; without /proc to ask, when it is a day old.
+fn is_stale(owner: u32, entry: &std::fs::DirEntry) -> bool {
+    if owner == std::process::id() {
+        return false;
+    }
+    let proc = Path::new("/proc");
+    if proc.join("self").exists() {
+        return !proc.join(owner.to_string()).exists();
+    }
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+        .is_some_and(|age| age > STALE_AGE)
+}
 
 /// A file being written beside its final path; dropped unpublished, it is deleted.
 pub struct PendingFile {
+    // Field order matters: the temp file is deleted (when unpublished) before it leaves LIVE and
+    // before the directories made for it are removed.
     temp: NamedTempFile,
     target: PathBuf,
+    _live: LiveGuard,
+    created: CreatedDirs,
 }
 
 impl PendingFile {
@@ -26,22 +100,28 @@ impl PendingFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        std::fs::create_dir_all(dir).kind_context(
-            Kind::Other,
-            format_args!("cannot create directory {}", dir.display()),
-        )?;
+        let created = CreatedDirs::create(dir)?;
+        sweep_stale(dir);
+        let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
         let mut builder = tempfile::Builder::new();
-        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+        builder.prefix(&prefix).suffix(TEMP_SUFFIX);
         // Published files get the usual 0666-minus-umask mode, not the temp file's private 0600.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        // Creation and registration happen under one lock: see `remove_temp_files_and_exit`.
+        let mut live = lock(&LIVE);
         let temp = builder.tempfile_in(dir).kind_context(
             Kind::Other,
             format_args!("cannot create a file in {}", dir.display()),
         )?;
+        live.insert(temp.path().to_path_buf());
+        drop(live);
+        let live = LiveGuard(temp.path().to_path_buf());
         Ok(PendingFile {
             temp,
             target: target.to_path_buf(),
+            _live: live,
+            created,
         })
     }
 
@@ -57,11 +137,62 @@ impl PendingFile {
 
     /// Moves the temp file onto the final path, replacing whatever was there.
     pub fn publish(self) -> Result<()> {
-        let target = self.target;
-        self.temp.persist(&target).map(drop).kind_context(
+        let PendingFile {
+            temp,
+            target,
+            _live,
+            mut created,
+        } = self;
+        temp.persist(&target).map(drop).kind_context(
             Kind::Other,
             format_args!("cannot write {}", target.display()),
-        )
+        )?;
+        created.keep = true;
+        Ok(())
+    }
+}
+
+/// Directories created for a file, removed again (when still empty) if the file is never published.
+struct CreatedDirs {
+    /// Deepest first.
+    dirs: Vec<PathBuf>,
+    keep: bool,
+}
+
+impl CreatedDirs {
+    fn create(dir: &Path) -> Result<Self> {
+        let dirs: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        std::fs::create_dir_all(dir).kind_context(
+            Kind::Other,
+            format_args!("cannot create directory {}", dir.display()),
+        )?;
+        Ok(CreatedDirs { dirs, keep: false })
+    }
+}
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        if !self.keep {
+            for dir in &self.dirs {
+                // Fails, as it should, where another file has been put there meanwhile.
+                if std::fs::remove_dir(dir).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Takes a temp file's path out of [`LIVE`] when the file is published or deleted.
+struct LiveGuard(PathBuf);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        lock(&LIVE).remove(&self.0);
     }
 }
 
@@ -103,6 +234,10 @@ mod tests {
         drop(abandoned);
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(names(&dir.path().join("sub")), vec!["file.txt"]);
+
+        // Directories made for a file that never gets published go away with it.
+        drop(PendingFile::create(&dir.path().join("a/b/c.txt")).unwrap());
+        assert_eq!(names(dir.path()), vec!["sub"]);
 
         copy_published(&target, &dir.path().join("copy.txt")).unwrap();
         assert_eq!(std::fs::read(dir.path().join("copy.txt")).unwrap(), b"new");

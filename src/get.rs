@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::Ui;
 use crate::cli::GetArgs;
-use crate::error::{Kind, KindContext, fail};
+use crate::error::{Kind, fail, kind_of, transient};
 use crate::fsio::PendingFile;
 use crate::progress::Progress;
-use crate::remote::{Download, Remote};
-use crate::transfer::{Copied, Copier};
+use crate::remote::{Download, Meta, Remote};
+use crate::transfer::{Copied, Copier, write_failure};
 
 /// Where the bytes go.
 enum Target {
@@ -18,30 +19,89 @@ enum Target {
     File(PathBuf),
 }
 
-/// Downloads the file named by `args` and reports its revision on stderr.
-pub fn run(remote: &Remote, args: &GetArgs, quiet: bool) -> Result<()> {
+/// Downloads the file named by `args`, verified unless resized or told not to, and reports its revision.
+pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui) -> Result<()> {
     let file_name = file_name(&args.resource)?;
     let target = target(args.output.as_deref(), file_name);
     let context = || format!("cannot download {} from {}", args.resource, args.repo);
-    let download = remote
-        .get_version(&args.resource, args.width, args.height)
-        .with_context(context)?;
-    let revision = download.revision.clone();
-    let mut progress = Progress::for_bytes(quiet, download.length);
-    let (shown, copied) = save(download, &target, &mut progress).with_context(context)?;
-    progress.finish();
-    progress.note(format!(
-        "{shown}: {} bytes, revision {}",
+    let notes = Progress::plain(ui.quiet);
+    let expected = if args.no_verify || args.width.is_some() || args.height.is_some() {
+        None
+    } else {
+        expected_content(remote, args, ui, &notes)?
+    };
+    let mut backoff = ui.retry.backoff();
+    let (shown, copied, revision) = loop {
+        match attempt(remote, args, &target, expected, ui.quiet) {
+            Ok(done) => break done,
+            Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
+            Err(err) => return Err(err).with_context(context),
+        }
+    };
+    notes.note(format!(
+        "{shown}: {} bytes, revision {}{}",
         copied.bytes,
         revision
             .as_deref()
-            .unwrap_or("unknown (the server did not say)")
+            .unwrap_or("unknown (the server did not say)"),
+        if expected.is_some() { ", verified" } else { "" }
     ));
     Ok(())
 }
 
-/// Streams the body to its target; a file is published only when every announced byte arrived.
-fn save(download: Download, target: &Target, progress: &mut Progress) -> Result<(String, Copied)> {
+/// The hash and size the bytes must have, from the server's metadata; `None` (with a warning) when
+/// the metadata cannot be had, so that a server without `/meta` still serves downloads.
+fn expected_content(
+    remote: &Remote,
+    args: &GetArgs,
+    ui: &Ui,
+    notes: &Progress,
+) -> Result<Option<Meta>> {
+    let mut backoff = ui.retry.backoff();
+    loop {
+        match remote.meta(&args.resource) {
+            Ok(meta) => return Ok(Some(meta)),
+            Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
+            // The download itself would fail the same way, with a better message.
+            Err(err) if matches!(kind_of(&err), Kind::Auth | Kind::NotFound) => {
+                return Err(err).with_context(|| {
+                    format!("cannot download {} from {}", args.resource, args.repo)
+                });
+            }
+            Err(err) => {
+                notes.note(format!(
+                    "oxdl: warning: cannot verify {}: {err:#}; downloading without verification",
+                    args.resource
+                ));
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// One try: request, stream to the target, check, publish.
+fn attempt(
+    remote: &Remote,
+    args: &GetArgs,
+    target: &Target,
+    expected: Option<Meta>,
+    quiet: bool,
+) -> Result<(String, Copied, Option<String>)> {
+    let download = remote.get_version(&args.resource, args.width, args.height)?;
+    let revision = download.revision.clone();
+    let mut progress = Progress::for_bytes(quiet, download.length.or(expected.map(|m| m.size)));
+    let (shown, copied) = save(download, target, expected, &mut progress)?;
+    progress.finish();
+    Ok((shown, copied, revision))
+}
+
+/// Streams the body to its target; a file is published only when every byte arrived and checked out.
+fn save(
+    download: Download,
+    target: &Target,
+    expected: Option<Meta>,
+    progress: &mut Progress,
+) -> Result<(String, Copied)> {
     let mut body = download.body;
     let mut copier = Copier::default();
     let mut on_bytes = |n| progress.bytes(n);
@@ -49,28 +109,52 @@ fn save(download: Download, target: &Target, progress: &mut Progress) -> Result<
         Target::Stdout => {
             let mut stdout = std::io::stdout().lock();
             let copied = copier.copy(&mut body, &mut stdout, "stdout", &mut on_bytes)?;
-            stdout
-                .flush()
-                .kind_context(Kind::Other, "cannot write stdout")?;
-            check_length(copied, download.length)?;
+            stdout.flush().map_err(|err| write_failure(err, "stdout"))?;
+            // Bytes on stdout cannot be taken back; a failed check still fails the run.
+            check(copied, download.length, expected)?;
             Ok(("stdout".to_string(), copied))
         }
         Target::File(path) => {
             let mut pending = PendingFile::create(path)?;
             let shown = path.display().to_string();
             let copied = copier.copy(&mut body, pending.file(), &shown, &mut on_bytes)?;
-            // Checked before publishing, so a short download never replaces an older file.
-            check_length(copied, download.length)?;
+            // Checked before publishing, so a short or wrong download never replaces an older file.
+            check(copied, download.length, expected)?;
             pending.publish()?;
             Ok((shown, copied))
         }
     }
 }
 
+/// A short body may be completed by trying again; bytes that contradict the metadata are final.
+fn check(copied: Copied, length: Option<u64>, expected: Option<Meta>) -> Result<()> {
+    if let Some(length) = length.filter(|&length| length != copied.bytes) {
+        return Err(transient(
+            Kind::Integrity,
+            format!(
+                "the download was cut short: {} of {length} bytes arrived",
+                copied.bytes
+            ),
+            None,
+        ));
+    }
+    match expected {
+        Some(meta) if meta.size != copied.bytes || meta.hash != copied.hash => Err(fail(
+            Kind::Integrity,
+            format!(
+                "the downloaded bytes ({} bytes, hash {:x}) do not match the server's metadata \
+                 ({} bytes, hash {:x}); nothing was written",
+                copied.bytes, copied.hash, meta.size, meta.hash
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The last segment of REVISION/PATH, which names the file by default.
 fn file_name(resource: &str) -> Result<&str> {
     match resource.rsplit_once('/') {
-        Some((revision, name)) if !revision.is_empty() && !name.is_empty() && name != ".." => {
+        Some((revision, name)) if !revision.is_empty() && !matches!(name, "" | "." | "..") => {
             Ok(name)
         }
         _ => Err(fail(
@@ -94,19 +178,6 @@ fn target(output: Option<&Path>, file_name: &str) -> Target {
     }
 }
 
-fn check_length(copied: Copied, expected: Option<u64>) -> Result<()> {
-    match expected {
-        Some(length) if length != copied.bytes => Err(fail(
-            Kind::Integrity,
-            format!(
-                "the download was cut short: {} of {length} bytes arrived",
-                copied.bytes
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,7 +186,7 @@ mod tests {
     fn file_names() {
         assert_eq!(file_name("main/a/b.txt").unwrap(), "b.txt");
         assert_eq!(file_name("feature/x/hello.txt").unwrap(), "hello.txt");
-        for bad in ["main", "main/", "/x", "main/.."] {
+        for bad in ["main", "main/", "/x", "main/..", "main/x/."] {
             assert!(file_name(bad).is_err(), "{bad}");
         }
     }

@@ -43,6 +43,8 @@ pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
     let mut index_of: HashMap<String, usize> = HashMap::new();
     // Which line claimed each destination, so two different hashes cannot share one file.
     let mut claimed: HashMap<PathBuf, (String, usize)> = HashMap::new();
+    // Which line first needed each directory, so no file is expected where a directory must be.
+    let mut directories: HashMap<PathBuf, usize> = HashMap::new();
     for (number, line) in input.split(b'\n').enumerate() {
         let number = number + 1;
         let bad = |why: String| fail(Kind::Usage, format!("{source}: line {number}: {why}"));
@@ -61,6 +63,26 @@ pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
             Some(path) => relative_destination(path).map_err(bad)?,
             None => PathBuf::from(&hash),
         };
+        if let Some(line) = directories.get(&destination) {
+            return Err(bad(format!(
+                "'{}' is a directory for line {line}, so it cannot be a file",
+                destination.display()
+            )));
+        }
+        for dir in destination
+            .ancestors()
+            .skip(1)
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            if let Some((_, line)) = claimed.get(dir) {
+                return Err(bad(format!(
+                    "'{}' needs '{}' as a directory, but line {line} makes it a file",
+                    destination.display(),
+                    dir.display()
+                )));
+            }
+            directories.entry(dir.to_path_buf()).or_insert(number);
+        }
         match claimed.entry(destination.clone()) {
             Entry::Occupied(owner) if owner.get().0 != hash => {
                 return Err(bad(format!(
@@ -91,6 +113,12 @@ pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
 
 /// Checks that `path` stays inside the output directory and returns it without `.` parts.
 pub fn relative_destination(path: &str) -> Result<PathBuf, String> {
+    if path.contains('\0') {
+        return Err(format!(
+            "path '{}' contains a NUL byte",
+            path.escape_debug()
+        ));
+    }
     let mut clean = PathBuf::new();
     for component in Path::new(path).components() {
         match component {
@@ -178,6 +206,15 @@ mod tests {
                 "abc a.txt\nabd a.txt\n",
                 "line 2: 'a.txt' is already the destination of line 1",
             ),
+            (
+                "abc a\nabd a/b\n",
+                "line 2: 'a/b' needs 'a' as a directory, but line 1 makes it a file",
+            ),
+            (
+                "abc a/b/c\nabd a/b\n",
+                "line 2: 'a/b' is a directory for line 1",
+            ),
+            ("abc a\0b\n", "line 1: path 'a\\0b' contains a NUL byte"),
         ];
         for (text, expected) in cases {
             let err = format!("{:#}", parse_text(text).unwrap_err());

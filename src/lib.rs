@@ -10,8 +10,10 @@ pub mod error;
 pub mod fsio;
 pub mod get;
 pub mod hashes;
+pub mod interrupt;
 pub mod progress;
 pub mod remote;
+pub mod retry;
 pub mod transfer;
 pub mod unpack;
 
@@ -19,6 +21,8 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::remote::Remote;
+use crate::retry::RetryPolicy;
+use std::time::Duration;
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -36,16 +40,29 @@ pub fn run(cli: Cli) -> Result<()> {
             endpoint.base
         );
     }
+    let options = remote::Options {
+        token,
+        connect_timeout: Some(Duration::from_secs_f64(global.connect_timeout)),
+        read_timeout: Some(Duration::from_secs_f64(global.timeout)),
+        verbose: global.verbose,
+    };
+    let ui = Ui {
+        quiet: global.quiet,
+        retry: RetryPolicy {
+            retries: global.retries,
+        },
+    };
     match &cli.command {
-        Command::Get(args) => get::run(
-            &Remote::new(&endpoint, &args.repo, token),
-            args,
-            global.quiet,
-        ),
-        Command::Batch(args) => batch::run(
-            &Remote::new(&endpoint, &args.repo, token),
-            args,
-            global.quiet,
-        ),
+        Command::Get(args) => get::run(&Remote::new(&endpoint, &args.repo, options), args, &ui),
+        Command::Batch(args) => batch::run(&Remote::new(&endpoint, &args.repo, options), args, &ui),
     }
+}
+
+/// Settings every command shares: how chatty to be and how to retry.
+#[derive(Clone, Copy, Debug)]
+pub struct Ui {
+    /// Print nothing but errors.
+    pub quiet: bool,
+    /// How to retry failed requests.
+    pub retry: RetryPolicy,
 }

@@ -1,17 +1,19 @@
 //! Talking to one repository on an Oxen server: requests, auth, and turning error answers into typed errors.
 
 use std::cell::Cell;
-use std::io::Read;
-use std::time::Duration;
+use std::io::{self, Read};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Deserialize;
-use ureq::http::{self, Method, Response};
+use ureq::config::RedirectAuthHeaders;
+use ureq::http::{self, HeaderMap, Method, Response};
 use ureq::{Agent, Body, BodyReader};
 
 use crate::cli::RepoName;
 use crate::endpoint::{Endpoint, encode_path, encode_segment};
-use crate::error::{Kind, fail};
+use crate::error::{Kind, fail, transient};
+use crate::retry::parse_retry_after;
 
 /// How much of an error answer is read: enough for any real message, bounded against hostile servers.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -25,6 +27,19 @@ pub enum BatchRoute {
     Post,
 }
 
+/// How to talk to the server, beyond where.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Sent as `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Limit for establishing a connection.
+    pub connect_timeout: Option<Duration>,
+    /// Longest silence tolerated while waiting for data (there is no limit on a transfer's total time).
+    pub read_timeout: Option<Duration>,
+    /// Log each request and answer on stderr (the token redacted).
+    pub verbose: bool,
+}
+
 /// An open download of one file.
 pub struct Download {
     /// The last commit that changed the file (`oxen-revision-id`), when the server said.
@@ -32,15 +47,51 @@ pub struct Download {
     /// The body's length from `Content-Length`, when the server said.
     pub length: Option<u64>,
     /// The file's bytes, streamed from the network.
-    pub body: BodyReader<'static>,
+    pub body: NetReader,
+}
+
+/// What the server's metadata says of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// XXH3-128 of the content.
+    pub hash: u128,
+    /// Size in bytes.
+    pub size: u64,
 }
 
 /// The server's answer to a batch request.
 pub enum BatchReply {
     /// The gzipped tarball, streamed from the network.
-    Archive(BodyReader<'static>),
+    Archive(NetReader),
     /// The server has none of the files because it lacks these hashes.
     Missing(Vec<String>),
+}
+
+/// A response body whose read errors say what happened in terms a user can act on.
+pub struct NetReader {
+    inner: BodyReader<'static>,
+    read_timeout: Option<Duration>,
+}
+
+impl Read for NetReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|err| {
+            let timed_out = matches!(
+                err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()),
+                Some(ureq::Error::Timeout(_))
+            );
+            match (timed_out, self.read_timeout) {
+                (true, Some(limit)) => io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no data from the server for {}s (--timeout)",
+                        limit.as_secs_f64()
+                    ),
+                ),
+                _ => err,
+            }
+        })
+    }
 }
 
 /// One repository on one server, with the connection pool and credentials to reach it.
@@ -49,6 +100,8 @@ pub struct Remote {
     base: String,
     repo_url: String,
     token: Option<String>,
+    read_timeout: Option<Duration>,
+    verbose: bool,
     /// Where a token for this host would be configured, for error hints.
     host_key: String,
     /// The batch route that worked last; starts with QUERY and falls back to POST once.
@@ -57,12 +110,25 @@ pub struct Remote {
 
 /// A non-success answer, sorted by what the caller can do about it.
 enum Refusal {
-    /// 404 `version_blobs_missing`.
-    Missing(Vec<String>),
+    /// 404 `version_blobs_missing`, with the missing hashes and the server's message.
+    Missing(Vec<String>, String),
     /// A route or method the server (or a proxy) does not serve: 404 of the generic shape, 405 or 501.
     NoSuchRoute(String),
     /// Anything else, already typed.
     Failed(anyhow::Error),
+}
+
+#[derive(Deserialize)]
+struct MetaBody {
+    entry: MetaEntry,
+}
+
+#[derive(Deserialize)]
+struct MetaEntry {
+    hash: String,
+    size: u64,
+    #[serde(default)]
+    is_dir: bool,
 }
 
 #[derive(Default, Deserialize)]
@@ -83,8 +149,8 @@ struct ErrorDetail {
 }
 
 impl Remote {
-    /// A remote for `repo` on `endpoint`, sending `token` as a bearer token when there is one.
-    pub fn new(endpoint: &Endpoint, repo: &RepoName, token: Option<String>) -> Self {
+    /// A remote for `repo` on `endpoint`.
+    pub fn new(endpoint: &Endpoint, repo: &RepoName, options: Options) -> Self {
         let config = Agent::config_builder()
             // Error answers carry JSON bodies we want to read, so they are not turned into errors.
             .http_status_as_error(false)
@@ -92,7 +158,11 @@ impl Remote {
             .allow_non_standard_methods(true)
             // The server holds User-Agents containing "oxen" to the official client's version scheme.
             .user_agent(concat!("oxdl/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(Duration::from_secs(30)))
+            .timeout_connect(options.connect_timeout)
+            // An idle timeout, restarted by every read: a big file is never cut off for being big.
+            .timeout_per_read(options.read_timeout)
+            // The token follows a redirect only to the same host over https, never elsewhere.
+            .redirect_auth_headers(RedirectAuthHeaders::SameHost)
             .build();
         Remote {
             agent: config.into(),
@@ -103,7 +173,9 @@ impl Remote {
                 encode_segment(&repo.namespace),
                 encode_segment(&repo.name)
             ),
-            token,
+            token: options.token,
+            read_timeout: options.read_timeout,
+            verbose: options.verbose,
             host_key: endpoint.host_key.clone(),
             batch_route: Cell::new(BatchRoute::Query),
         }
@@ -133,22 +205,64 @@ impl Remote {
         if !response.status().is_success() {
             return Err(match self.refusal(response) {
                 Refusal::Failed(err) => err,
-                Refusal::NoSuchRoute(message) => fail(Kind::NotFound, message),
-                Refusal::Missing(_) => {
-                    fail(Kind::NotFound, "the server is missing this file's content")
+                Refusal::NoSuchRoute(message) | Refusal::Missing(_, message) => {
+                    fail(Kind::NotFound, message)
                 }
             });
         }
-        let revision = response
-            .headers()
-            .get("oxen-revision-id")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_string);
+        let revision = header(response.headers(), "oxen-revision-id").map(str::to_string);
         let body = response.into_body();
         Ok(Download {
             revision,
             length: body.content_length(),
-            body: body.into_reader(),
+            body: self.reader(body),
+        })
+    }
+
+    /// The content hash and size of `REVISION/PATH` from `GET /meta/...`.
+    pub fn meta(&self, resource: &str) -> Result<Meta> {
+        let url = format!("{}/meta/{}", self.repo_url, encode_path(resource));
+        let response = self.send(Method::GET, &url, Vec::new())?;
+        if !response.status().is_success() {
+            return Err(match self.refusal(response) {
+                Refusal::Failed(err) => err,
+                // A server or proxy without the route: the file may still be there.
+                Refusal::NoSuchRoute(message) | Refusal::Missing(_, message) => fail(
+                    Kind::Network,
+                    format!("the server does not serve file metadata: {message}"),
+                ),
+            });
+        }
+        let mut raw = Vec::new();
+
+        let mut reader = self.reader(response.into_body()).take(ERROR_BODY_LIMIT);
+        reader
+            .read_to_end(&mut raw)
+            .map_err(|err| crate::transfer::read_failure(err, "cannot read the file's metadata"))?;
+        let parsed: MetaBody = serde_json::from_slice(&raw).map_err(|err| {
+            fail(
+                Kind::Network,
+                format!("the server's metadata is not understood: {err}"),
+            )
+        })?;
+        if parsed.entry.is_dir {
+            return Err(fail(
+                Kind::NotFound,
+                format!("{resource} is a directory, not a file"),
+            ));
+        }
+        let hash = u128::from_str_radix(&parsed.entry.hash, 16).map_err(|_| {
+            fail(
+                Kind::Network,
+                format!(
+                    "the server's metadata has an invalid hash '{}'",
+                    parsed.entry.hash
+                ),
+            )
+        })?;
+        Ok(Meta {
+            hash,
+            size: parsed.entry.size,
         })
     }
 
@@ -168,10 +282,10 @@ impl Remote {
             };
             let response = self.send(method, &url, gzipped_list.to_vec())?;
             if response.status().is_success() {
-                return Ok(BatchReply::Archive(response.into_body().into_reader()));
+                return Ok(BatchReply::Archive(self.reader(response.into_body())));
             }
             match self.refusal(response) {
-                Refusal::Missing(hashes) => return Ok(BatchReply::Missing(hashes)),
+                Refusal::Missing(hashes, _) => return Ok(BatchReply::Missing(hashes)),
                 Refusal::NoSuchRoute(_) if route == BatchRoute::Query => {
                     self.batch_route.set(BatchRoute::Post);
                 }
@@ -195,7 +309,23 @@ impl Remote {
         self.batch_route.get()
     }
 
+    fn reader(&self, body: Body) -> NetReader {
+        NetReader {
+            inner: body.into_reader(),
+            read_timeout: self.read_timeout,
+        }
+    }
+
     fn send(&self, method: Method, url: &str, body: Vec<u8>) -> Result<Response<Body>> {
+        if self.verbose {
+            let auth = if self.token.is_some() {
+                " (authorization: Bearer <redacted>)"
+            } else {
+                ""
+            };
+            eprintln!("> {method} {url}{auth}");
+        }
+        let started = Instant::now();
         let mut request = http::Request::builder().method(method).uri(url);
         if let Some(token) = &self.token {
             request = request.header("Authorization", format!("Bearer {token}"));
@@ -206,20 +336,44 @@ impl Remote {
                 format!("cannot build a request for {url}: {err}"),
             )
         })?;
-        self.agent.run(request).map_err(|err| {
-            fail(
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|err| self.transport_error(err))?;
+        if self.verbose {
+            let request_id = header(response.headers(), "x-oxen-request-id").unwrap_or("-");
+            eprintln!(
+                "< {} after {} ms (x-oxen-request-id: {request_id}, content-length: {})",
+                response.status(),
+                started.elapsed().as_millis(),
+                header(response.headers(), "content-length").unwrap_or("-")
+            );
+        }
+        Ok(response)
+    }
+
+    /// Connection-level failures are worth retrying, except those that no retry can fix.
+    fn transport_error(&self, err: ureq::Error) -> anyhow::Error {
+        let message = format!("cannot reach {}: {err}", self.base);
+        match err {
+            ureq::Error::BadUri(_)
+            | ureq::Error::Http(_)
+            | ureq::Error::HostNotFound
+            | ureq::Error::RequireHttpsOnly(_)
+            | ureq::Error::InvalidProxyUrl
+            | ureq::Error::TooManyRedirects
+            | ureq::Error::RedirectFailed => fail(
                 Kind::Network,
-                format!(
-                    "cannot reach {}: {err}; check --host and your network",
-                    self.base
-                ),
-            )
-        })
+                format!("{message}; check --host and your network"),
+            ),
+            _ => transient(Kind::Network, message, None),
+        }
     }
 
     /// Reads a bounded part of an error answer and decides what it means.
     fn refusal(&self, response: Response<Body>) -> Refusal {
         let status = response.status();
+        let retry_after = header(response.headers(), "retry-after").and_then(parse_retry_after);
         let mut raw = Vec::new();
         // A body that cannot be read still leaves the status to report.
         let _ = response
@@ -236,7 +390,10 @@ impl Remote {
         );
         match status.as_u16() {
             404 if detail.and_then(|d| d.kind.as_deref()) == Some("version_blobs_missing") => {
-                Refusal::Missing(detail.map(|d| d.missing_hashes.clone()).unwrap_or_default())
+                Refusal::Missing(
+                    detail.map(|d| d.missing_hashes.clone()).unwrap_or_default(),
+                    message,
+                )
             }
             // Real servers answer an unrouted path with a bare `resource_not_found`, without the
             // `error` object or `status_description` that a missing repository or file carries.
@@ -249,6 +406,11 @@ impl Remote {
             405 | 501 => Refusal::NoSuchRoute(message),
             404 => Refusal::Failed(fail(Kind::NotFound, message)),
             401 | 403 => Refusal::Failed(fail(Kind::Auth, self.auth_message(&message))),
+            408 | 429 | 500..=599 => Refusal::Failed(transient(
+                Kind::Network,
+                format!("the server answered: {message}"),
+                retry_after,
+            )),
             _ => Refusal::Failed(fail(
                 Kind::Network,
                 format!("the server answered: {message}"),
@@ -271,6 +433,10 @@ impl Remote {
             )
         }
     }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 /// `versions/{rev}/metadata` is shadowed by the server's metadata route; `file/` serves the same bytes.
@@ -312,14 +478,20 @@ fn describe(parsed: Option<&ErrorBody>, raw: &[u8], status: http::StatusCode) ->
     one_line(text)
 }
 
-/// The first line of `text`, cut to a length that fits a terminal line.
+/// The first line of `text`, cut to a length that fits a terminal line, with control characters
+/// (which a hostile server could use to rewrite the terminal) replaced.
 fn one_line(text: &str) -> String {
     const MAX: usize = 300;
     let line = text.lines().next().unwrap_or("").trim();
-    match line.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_string(),
+    let mut out: String = line
+        .chars()
+        .take(MAX)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if line.chars().nth(MAX).is_some() {
+        out.push('…');
     }
+    out
 }
 
 #[cfg(test)]
@@ -353,6 +525,15 @@ mod tests {
             describe(None, b"", http::StatusCode::UNAUTHORIZED),
             "Unauthorized"
         );
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(
+            one_line("\u{1b}[31mRED\u{1b}[0m\rX\nsecond"),
+            "\u{FFFD}[31mRED\u{FFFD}[0m\u{FFFD}X"
+        );
+        assert_eq!(one_line(&"é".repeat(400)).chars().count(), 301);
     }
 
     #[test]

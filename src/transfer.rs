@@ -5,7 +5,7 @@ use std::io::{ErrorKind, Read, Write};
 use anyhow::Result;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::error::{Kind, fail};
+use crate::error::{Kind, OutputClosed, fail, transient};
 
 /// Block size for every copy: large enough that syscalls and hashing stay cheap per byte.
 const BLOCK: usize = 256 * 1024;
@@ -51,9 +51,9 @@ impl Copier {
                 Ok(n) => n,
                 Err(err) if err.kind() == ErrorKind::Interrupted => continue,
                 Err(err) => {
-                    return Err(fail(
-                        Kind::Integrity,
-                        format!("the stream broke after {bytes} bytes of {dest}: {err}"),
+                    return Err(read_failure(
+                        err,
+                        &format!("the stream broke after {bytes} bytes of {dest}"),
                     ));
                 }
             };
@@ -61,7 +61,7 @@ impl Copier {
             hasher.update(block);
             writer
                 .write_all(block)
-                .map_err(|err| fail(Kind::Other, format!("cannot write {dest}: {err}")))?;
+                .map_err(|err| write_failure(err, dest))?;
             bytes += n as u64;
             on_bytes(n as u64);
         }
@@ -69,6 +69,39 @@ impl Copier {
             bytes,
             hash: hasher.digest128(),
         })
+    }
+}
+
+/// A failed write: a reader that went away (`oxdl get -o - | head`) is not an error of oxdl's.
+pub fn write_failure(err: std::io::Error, dest: &str) -> anyhow::Error {
+    if err.kind() == ErrorKind::BrokenPipe {
+        return anyhow::Error::new(OutputClosed);
+    }
+    fail(Kind::Other, format!("cannot write {dest}: {err}"))
+}
+
+/// A failed read from the network: a stall is a network failure, anything else a truncated stream.
+/// Both may succeed when tried again.
+pub fn read_failure(err: std::io::Error, context: &str) -> anyhow::Error {
+    let kind = match err.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => Kind::Network,
+        _ => Kind::Integrity,
+    };
+    transient(kind, format!("{context}: {err}"), None)
+}
+
+/// The XXH3-128 of a local file's content.
+pub fn hash_file(path: &std::path::Path) -> std::io::Result<u128> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0; BLOCK];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(hasher.digest128()),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
     }
 }
 

@@ -8,10 +8,10 @@ use anyhow::Result;
 use flate2::read::GzDecoder;
 use tar::{Archive, EntryType};
 
-use crate::error::{Kind, fail};
+use crate::error::{Kind, fail, transient};
 use crate::fsio::{PendingFile, copy_published};
 use crate::hashes::Wanted;
-use crate::transfer::Copier;
+use crate::transfer::{Copier, read_failure};
 
 /// A tar archive ends with two zero blocks of this size.
 const BLOCK: u64 = 512;
@@ -69,12 +69,13 @@ pub fn unpack(
         let shown = first.display().to_string();
         let copied = copier.copy(&mut entry, file.file(), &shown, &mut |n| observer.bytes(n))?;
         if copied.bytes != size {
-            return Err(fail(
+            return Err(transient(
                 Kind::Integrity,
                 format!(
                     "the archive was cut short inside {name}: {} of {size} bytes arrived",
                     copied.bytes
                 ),
+                None,
             ));
         }
         if copied.hash != target.value {
@@ -132,19 +133,17 @@ fn check_trailer(rest: &mut Counting<impl Read>, end_of_entries: u64) -> Result<
         }
     }
     if rest.count < end_of_entries + 2 * BLOCK {
-        return Err(fail(
+        return Err(transient(
             Kind::Integrity,
             "the archive stopped before its end-of-archive marker: the stream was cut short",
+            None,
         ));
     }
     Ok(())
 }
 
 fn broken_stream(err: io::Error) -> anyhow::Error {
-    fail(
-        Kind::Integrity,
-        format!("the server's tarball is damaged or was cut short: {err}"),
-    )
+    read_failure(err, "the server's tarball is damaged or was cut short")
 }
 
 fn protocol(message: String) -> anyhow::Error {

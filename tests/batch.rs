@@ -72,7 +72,7 @@ fn batch_from_file_names_files_by_hash() {
     std::fs::write(sandbox.join("hashes.txt"), hashes_txt()).unwrap();
     let run = batch(&sandbox, &server, &["hashes.txt", "-C", "out"], "");
     run.expect_code(0)
-        .expect_stderr("8 file(s), 6542 bytes, written to out");
+        .expect_stderr("8 fetched, 0 skipped, 0 missing, 0 failed; 6542 bytes written to out");
     assert!(run.stdout.is_empty());
     for (hash, path) in listed() {
         assert_eq!(
@@ -421,7 +421,7 @@ fn batch_hash_mismatch_writes_nothing_of_that_file() {
     batch(&sandbox, &server, &[], &hello_and_data())
         .expect_code(6)
         .expect_stderr(&format!("the bytes sent for {data_hash} hash to"))
-        .expect_stderr("after 1 file(s) were written");
+        .expect_stderr("(1 fetched, 0 skipped, 0 missing, 1 failed)");
     assert_eq!(
         std::fs::read(sandbox.join("data.csv")).unwrap(),
         b"older data"
@@ -446,7 +446,7 @@ fn batch_truncated_gzip_fails() {
         full[..full.len() - 12].to_vec()
     });
     let sandbox = Sandbox::new();
-    batch(&sandbox, &server, &[], &hello_and_data())
+    batch(&sandbox, &server, &["--retries", "0"], &hello_and_data())
         .expect_code(6)
         .expect_stderr("damaged or was cut short");
     assert_no_temp_files(&sandbox);
@@ -468,7 +468,7 @@ fn batch_connection_cut_mid_stream_fails_and_keeps_verified_files() {
     });
     let sandbox = Sandbox::new();
     let list = format!("{hello} hello.txt\n{big_hash} big.bin\n");
-    batch(&sandbox, &server, &[], &list)
+    batch(&sandbox, &server, &["--retries", "0"], &list)
         .expect_code(6)
         .expect_stderr("big.bin");
     assert_eq!(sandbox.files(), vec!["hello.txt"]);
@@ -489,6 +489,9 @@ fn batch_missing_end_of_archive_fails() {
     batch(&sandbox, &server, &[], &hello_and_data())
         .expect_code(6)
         .expect_stderr("end-of-archive");
+    // Both files arrived verified before the damaged end: they stay, and nothing is retried.
+    assert_eq!(sandbox.files(), vec!["data.csv", "hello.txt"]);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[test]
@@ -509,6 +512,9 @@ fn batch_archive_lacking_a_requested_file_fails() {
 fn batch_not_a_tarball_fails() {
     let server = tampering_server(|_| b"<html>proxy error page</html>".to_vec());
     let sandbox = Sandbox::new();
-    batch(&sandbox, &server, &[], &hello_and_data()).expect_code(6);
+    batch(&sandbox, &server, &["--retries", "1"], &hello_and_data())
+        .expect_code(6)
+        .expect_stderr("damaged or was cut short: invalid gzip header; retry 1 of 1 in ");
     assert!(sandbox.files().is_empty());
+    assert_eq!(server.requests().len(), 2, "retried once");
 }

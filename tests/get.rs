@@ -16,8 +16,9 @@ fn get_to_file_by_default_name_reports_revision() {
     let server = TestServer::start();
     let sandbox = Sandbox::new();
     let run = get(&sandbox, &server, &["main/hello.txt"]);
-    run.expect_code(0)
-        .expect_stderr(&format!("hello.txt: 49 bytes, revision {MAIN_COMMIT}"));
+    run.expect_code(0).expect_stderr(&format!(
+        "hello.txt: 49 bytes, revision {MAIN_COMMIT}, verified"
+    ));
     assert!(
         run.stdout.is_empty(),
         "nothing on stdout when writing a file"
@@ -27,7 +28,9 @@ fn get_to_file_by_default_name_reports_revision() {
         fixture_body("get-hello")
     );
     assert_eq!(sandbox.files(), vec!["hello.txt"]);
-    let request = &server.requests()[0];
+    let requests = server.requests();
+    assert_eq!(requests[0].target, "/api/repos/ox/demo/meta/main/hello.txt");
+    let request = &requests[1];
     assert_eq!(request.method, "GET");
     assert_eq!(request.target, "/api/repos/ox/demo/versions/main/hello.txt");
     assert_eq!(
@@ -122,9 +125,20 @@ fn get_percent_encodes_each_segment() {
     assert_eq!(
         targets,
         vec![
+            "/api/repos/ox/demo/meta/main/nested/with%20space.txt",
             "/api/repos/ox/demo/versions/main/nested/with%20space.txt",
-            "/api/repos/ox/demo/versions/main/we%23ird%3F/50%25%2B1.txt",
+            "/api/repos/ox/demo/meta/main/we%23ird%3F/50%25%2B1.txt",
         ]
+    );
+    get(
+        &sandbox,
+        &server,
+        &["--no-verify", "main/we#ird?/50%+1.txt", "-o", "-"],
+    )
+    .expect_code(3);
+    assert_eq!(
+        server.requests().last().unwrap().target,
+        "/api/repos/ox/demo/versions/main/we%23ird%3F/50%25%2B1.txt"
     );
 }
 
@@ -189,7 +203,12 @@ fn get_resize_reaches_the_server() {
 fn get_root_file_named_metadata_uses_the_file_route() {
     let server = TestServer::start();
     let sandbox = Sandbox::new();
-    get(&sandbox, &server, &["main/metadata", "-o", "-"]).expect_code(3);
+    get(
+        &sandbox,
+        &server,
+        &["main/metadata", "--no-verify", "-o", "-"],
+    )
+    .expect_code(3);
     assert_eq!(
         server.requests()[0].target,
         "/api/repos/ox/demo/file/main/metadata"
@@ -208,7 +227,7 @@ fn get_missing_path_revision_directory_and_repo() {
         .expect_stderr("Could not find path: nobranch/hello.txt (HTTP 404)");
     get(&sandbox, &server, &["main/nested"])
         .expect_code(3)
-        .expect_stderr("Path does not exist");
+        .expect_stderr("main/nested is a directory, not a file");
     let run = sandbox.run(&["--host", &server.url, "get", "ox/nope", "main/hello.txt"]);
     run.expect_code(3)
         .expect_stderr("Repository 'ox/nope' not found (HTTP 404)");
@@ -256,6 +275,8 @@ fn get_unreachable_server_is_a_network_error() {
             "get",
             "ox/demo",
             "main/hello.txt",
+            "--retries",
+            "0",
         ])
         .expect_code(7)
         .expect_stderr(&format!("cannot reach http://127.0.0.1:{port}"));
@@ -269,9 +290,11 @@ fn get_cut_short_keeps_the_older_file_and_leaves_no_temp() {
     });
     let sandbox = Sandbox::new();
     std::fs::write(sandbox.join("hello.txt"), b"older version").unwrap();
-    get(&sandbox, &server, &["main/hello.txt"])
+    get(&sandbox, &server, &["main/hello.txt", "--retries", "1"])
         .expect_code(6)
-        .expect_stderr("main/hello.txt");
+        .expect_stderr("the stream broke after 10 bytes of hello.txt")
+        .expect_stderr("retry 1 of 1")
+        .expect_stderr("cannot download main/hello.txt from ox/demo");
     assert_eq!(
         std::fs::read(sandbox.join("hello.txt")).unwrap(),
         b"older version"

@@ -89,6 +89,19 @@ pub struct Config {
     pub extra_blobs: Vec<Vec<u8>>,
     /// Advertise this Content-Length on file downloads but close after sending this many bytes.
     pub cut_get_after: Option<usize>,
+    /// How `GET /meta/...` answers.
+    pub meta: MetaMode,
+}
+
+/// How the metadata route behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaMode {
+    /// As the real server: hash and size of the file.
+    Real,
+    /// No such route (the generic 404), as an older server or a strict proxy might answer.
+    Absent,
+    /// Claims a different hash than the bytes served.
+    WrongHash,
 }
 
 impl Default for Config {
@@ -100,6 +113,7 @@ impl Default for Config {
             cut_batch_after: None,
             extra_blobs: Vec::new(),
             cut_get_after: None,
+            meta: MetaMode::Real,
         }
     }
 }
@@ -237,6 +251,7 @@ impl State {
             ("GET", ["versions" | "file", resource @ ..]) if !resource.is_empty() => {
                 self.get_file(resource, query)
             }
+            ("GET", ["meta", resource @ ..]) if !resource.is_empty() => self.meta(resource),
             ("QUERY", ["versions"]) => match self.config.batch_routes {
                 BatchRoutes::Real => self.batch(&request.body),
                 BatchRoutes::QueryRejected(404) => generic_404(),
@@ -268,11 +283,8 @@ impl State {
     }
 
     /// Resolves `{revision}/{path}` as the server does: a commit id, else the longest branch prefix.
-    fn get_file(&self, resource: &[&str], query: &str) -> Response {
-        let (width, height) = match parse_size_query(query) {
-            Ok(size) => size,
-            Err(message) => return text(400, &message),
-        };
+    /// Returns the commit and the path, or the 404 to send.
+    fn resolve(&self, resource: &[&str]) -> Result<(String, String), Response> {
         let resolved = if self.commits.contains_key(resource[0]) {
             Some((resource[0].to_string(), 1))
         } else {
@@ -285,9 +297,49 @@ impl State {
             })
         };
         let Some((commit, taken)) = resolved else {
-            return path_missing(&resource.join("/"));
+            return Err(path_missing(&resource.join("/")));
         };
-        let path = resource[taken..].join("/");
+        Ok((commit, resource[taken..].join("/")))
+    }
+
+    /// `GET /meta/{revision}/{path}`: the entry's hash and size (other fields of the real answer omitted).
+    fn meta(&self, resource: &[&str]) -> Response {
+        if self.config.meta == MetaMode::Absent {
+            return generic_404();
+        }
+        let (commit, path) = match self.resolve(resource) {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+        let files = &self.commits[&commit];
+        let entry = match files.get(&path) {
+            Some(bytes) => {
+                let hash = match self.config.meta {
+                    MetaMode::WrongHash => hash_of(b"something else"),
+                    _ => hash_of(bytes),
+                };
+                serde_json::json!({"filename": path.rsplit('/').next(), "hash": hash, "size": bytes.len(), "is_dir": false})
+            }
+            None if files.keys().any(|f| f.starts_with(&format!("{path}/"))) => {
+                serde_json::json!({"filename": path, "hash": "81aca808e0c55ea0283c25168af52c9d", "size": 0, "is_dir": true})
+            }
+            None => return path_missing(&path),
+        };
+        let body = serde_json::json!({
+            "status": "success", "status_message": "resource_found", "oxen_version": OXEN_VERSION, "entry": entry,
+        });
+        json(200, body.to_string().into_bytes())
+    }
+
+    fn get_file(&self, resource: &[&str], query: &str) -> Response {
+        let (width, height) = match parse_size_query(query) {
+            Ok(size) => size,
+            Err(message) => return text(400, &message),
+        };
+        let (commit, path) = match self.resolve(resource) {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
         let Some(bytes) = self.commits[&commit].get(&path) else {
             return path_missing(&path);
         };

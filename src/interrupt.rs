@@ -1,0 +1,25 @@
+//! Ctrl-C and SIGTERM: remove the temp files being written, then exit with 128 + the signal number.
+
+/// Starts a thread that waits for SIGINT or SIGTERM; a failure to install it only loses the cleanup.
+#[cfg(unix)]
+pub fn install() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            eprintln!("oxdl: interrupted by {name}; unfinished files removed");
+            crate::fsio::remove_temp_files_and_exit(128 + signal);
+        }
+    });
+}
+
+/// Without unix signals, the default handling stays (temp files are swept by the next run).
+#[cfg(not(unix))]
+pub fn install() {}

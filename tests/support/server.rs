@@ -4,12 +4,13 @@
 //! branch `feature/x` (commit 950adc1b…) the same with its own `hello.txt`. Batch answers are real gzip over
 //! a real GNU tar in request order, sent with chunked transfer encoding like the real server.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -91,6 +92,10 @@ pub struct Config {
     pub cut_get_after: Option<usize>,
     /// How `GET /meta/...` answers.
     pub meta: MetaMode,
+    /// Misbehaviours for the first requests, one each, in order.
+    pub faults: Vec<Fault>,
+    /// Extra files on branch `main`, by path.
+    pub extra_files: Vec<(String, Vec<u8>)>,
 }
 
 /// How the metadata route behaves.
@@ -114,6 +119,8 @@ impl Default for Config {
             extra_blobs: Vec::new(),
             cut_get_after: None,
             meta: MetaMode::Real,
+            faults: Vec::new(),
+            extra_files: Vec::new(),
         }
     }
 }
@@ -166,26 +173,58 @@ struct State {
     branches: Vec<(String, String)>,
     blobs: HashMap<String, Vec<u8>>,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    faults: Mutex<VecDeque<Fault>>,
 }
 
 struct Response {
     status: u16,
     headers: Vec<(String, String)>,
-    body: Body,
+    body: Vec<u8>,
+    /// Chunked transfer encoding (as the real server streams batch answers) instead of Content-Length.
+    chunked: bool,
+    /// Close the connection after this many body bytes (the headers still announce the whole body).
+    cut: Option<usize>,
+    /// Before cutting, go silent for this long.
+    stall: Option<Duration>,
 }
 
-enum Body {
-    Fixed(Vec<u8>),
-    /// Chunked, optionally cut after some bytes.
-    Chunked(Vec<u8>, Option<usize>),
-    /// Content-Length of the full body, but only `usize` bytes sent before closing.
-    Short(Vec<u8>, usize),
+impl Response {
+    fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Response {
+        Response {
+            status,
+            headers,
+            body,
+            chunked: false,
+            cut: None,
+            stall: None,
+        }
+    }
+}
+
+/// A misbehaviour for one request: each request takes the next fault in the queue, if any.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status, `Retry-After` value and body instead of the real answer.
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+        body: Vec<u8>,
+    },
+    /// Answer normally but close the connection after this many body bytes.
+    Cut(usize),
+    /// Answer normally, but after half the body go silent for this long, then close.
+    Stall(Duration),
+    /// Redirect (302) to the same path and query on this base URL.
+    Redirect(String),
+    /// Answer normally (to let earlier requests through).
+    Pass,
 }
 
 impl State {
     fn new(config: Config, requests: Arc<Mutex<Vec<Recorded>>>) -> State {
         let mut main = BTreeMap::new();
         collect_files(&fixtures().join("repo"), "", &mut main);
+        main.extend(config.extra_files.iter().cloned());
         let mut feature = main.clone();
         feature.insert("hello.txt".to_string(), fixture_body("get-branch-slash"));
         let mut blobs = HashMap::new();
@@ -197,7 +236,6 @@ impl State {
             blobs.insert(hash_of(bytes), bytes.clone());
         }
         State {
-            config,
             commits: HashMap::from([
                 (MAIN_COMMIT.to_string(), main),
                 (FEATURE_COMMIT.to_string(), feature),
@@ -208,6 +246,8 @@ impl State {
             ],
             blobs,
             requests,
+            faults: Mutex::new(config.faults.iter().cloned().collect()),
+            config,
         }
     }
 
@@ -217,7 +257,38 @@ impl State {
             return Ok(());
         };
         self.requests.lock().unwrap().push(request.clone());
-        let response = self.route(&request);
+        let fault = self.faults.lock().unwrap().pop_front();
+        let response = match fault {
+            Some(Fault::Status {
+                status,
+                retry_after,
+                body,
+            }) => {
+                let mut headers = vec![("content-type".to_string(), "text/plain".to_string())];
+                if let Some(value) = retry_after {
+                    headers.push(("retry-after".to_string(), value));
+                }
+                Response::new(status, headers, body)
+            }
+            Some(Fault::Redirect(base)) => Response::new(
+                302,
+                vec![("location".to_string(), format!("{base}{}", request.target))],
+                Vec::new(),
+            ),
+            Some(Fault::Cut(bytes)) => Response {
+                cut: Some(bytes),
+                ..self.route(&request)
+            },
+            Some(Fault::Stall(pause)) => {
+                let response = self.route(&request);
+                Response {
+                    cut: Some(response.body.len() / 2),
+                    stall: Some(pause),
+                    ..response
+                }
+            }
+            Some(Fault::Pass) | None => self.route(&request),
+        };
         write_response(stream, response)
     }
 
@@ -269,16 +340,16 @@ impl State {
         let expected = self.config.token.as_ref()?;
         match request.header("authorization") {
             Some(value) if value == format!("Bearer {expected}") => None,
-            Some(_) => Some(Response {
-                status: 401,
-                headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
-                body: Body::Fixed(fixture_body("get-bad-token")),
-            }),
-            None => Some(Response {
-                status: 401,
-                headers: vec![("www-authenticate".into(), "Bearer".into())],
-                body: Body::Fixed(Vec::new()),
-            }),
+            Some(_) => Some(Response::new(
+                401,
+                vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+                fixture_body("get-bad-token"),
+            )),
+            None => Some(Response::new(
+                401,
+                vec![("www-authenticate".into(), "Bearer".into())],
+                Vec::new(),
+            )),
         }
     }
 
@@ -355,21 +426,17 @@ impl State {
         } else {
             MAIN_COMMIT
         };
-        let body = match self.config.cut_get_after {
-            Some(cut) => Body::Short(bytes, cut),
-            None => Body::Fixed(bytes),
-        };
+        let headers = vec![
+            (
+                "access-control-expose-headers".into(),
+                "content-length".into(),
+            ),
+            ("content-type".into(), mime_type(&path).into()),
+            ("oxen-revision-id".into(), changed_in.into()),
+        ];
         Response {
-            status: 200,
-            headers: vec![
-                (
-                    "access-control-expose-headers".into(),
-                    "content-length".into(),
-                ),
-                ("content-type".into(), mime_type(&path).into()),
-                ("oxen-revision-id".into(), changed_in.into()),
-            ],
-            body,
+            cut: self.config.cut_get_after,
+            ..Response::new(200, headers, bytes)
         }
     }
 
@@ -418,9 +485,13 @@ impl State {
             }
         };
         Response {
-            status: 200,
-            headers: vec![("content-type".into(), "application/gzip".into())],
-            body: Body::Chunked(archive, self.config.cut_batch_after),
+            chunked: true,
+            cut: self.config.cut_batch_after,
+            ..Response::new(
+                200,
+                vec![("content-type".into(), "application/gzip".into())],
+                archive,
+            )
         }
     }
 }
@@ -525,19 +596,19 @@ fn generic_404() -> Response {
 }
 
 fn json(status: u16, body: Vec<u8>) -> Response {
-    Response {
+    Response::new(
         status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: Body::Fixed(body),
-    }
+        vec![("content-type".into(), "application/json".into())],
+        body,
+    )
 }
 
 fn text(status: u16, message: &str) -> Response {
-    Response {
+    Response::new(
         status,
-        headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
-        body: Body::Fixed(message.as_bytes().to_vec()),
-    }
+        vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+        message.as_bytes().to_vec(),
+    )
 }
 
 fn percent_decode(segment: &str) -> String {
@@ -620,32 +691,32 @@ fn write_response(mut stream: TcpStream, response: Response) -> std::io::Result<
     head.push_str(&format!(
         "oxen-version: {OXEN_VERSION}\r\nconnection: close\r\n"
     ));
-    match response.body {
-        Body::Fixed(body) => {
-            head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-            stream.write_all(head.as_bytes())?;
-            stream.write_all(&body)?;
+    if response.chunked {
+        head.push_str("transfer-encoding: chunked\r\n\r\n");
+    } else {
+        head.push_str(&format!("content-length: {}\r\n\r\n", response.body.len()));
+    }
+    stream.write_all(head.as_bytes())?;
+    let sent = response
+        .cut
+        .unwrap_or(response.body.len())
+        .min(response.body.len());
+    if response.chunked {
+        for chunk in response.body[..sent].chunks(16 * 1024) {
+            stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+            stream.write_all(chunk)?;
+            stream.write_all(b"\r\n")?;
         }
-        Body::Short(body, cut) => {
-            head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-            stream.write_all(head.as_bytes())?;
-            stream.write_all(&body[..cut.min(body.len())])?;
+        if response.cut.is_none() {
+            stream.write_all(b"0\r\n\r\n")?;
         }
-        Body::Chunked(body, cut) => {
-            head.push_str("transfer-encoding: chunked\r\n\r\n");
-            stream.write_all(head.as_bytes())?;
-            let sent = cut.unwrap_or(body.len()).min(body.len());
-            for chunk in body[..sent].chunks(16 * 1024) {
-                stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
-                stream.write_all(chunk)?;
-                stream.write_all(b"\r\n")?;
-            }
-            if cut.is_none() {
-                stream.write_all(b"0\r\n\r\n")?;
-            }
-        }
+    } else {
+        stream.write_all(&response.body[..sent])?;
     }
     stream.flush()?;
+    if let Some(pause) = response.stall {
+        thread::sleep(pause);
+    }
     let _ = stream.shutdown(std::net::Shutdown::Both);
     Ok(())
 }

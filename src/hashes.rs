@@ -2,12 +2,15 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::error::{Kind, fail};
+
+/// The longest line a hash list may have: room for a hash and any real path.
+pub const MAX_LINE: usize = 16 * 1024;
 
 /// One file to fetch: its hash and where it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,11 +48,23 @@ pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
     let mut claimed: HashMap<PathBuf, (String, usize)> = HashMap::new();
     // Which line first needed each directory, so no file is expected where a directory must be.
     let mut directories: HashMap<PathBuf, usize> = HashMap::new();
-    for (number, line) in input.split(b'\n').enumerate() {
-        let number = number + 1;
+    let mut input = input;
+    let mut buf = Vec::new();
+    for number in 1.. {
         let bad = |why: String| fail(Kind::Usage, format!("{source}: line {number}: {why}"));
-        let line = line.map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
-        let line = std::str::from_utf8(&line).map_err(|_| bad("not valid UTF-8".to_string()))?;
+        buf.clear();
+        // Read at most one byte past the limit, so a line without end cannot exhaust memory.
+        let read = (&mut input)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
+        if read == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE {
+            return Err(bad(format!("longer than {MAX_LINE} bytes")));
+        }
+        let line = std::str::from_utf8(&buf).map_err(|_| bad("not valid UTF-8".to_string()))?;
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -222,5 +237,8 @@ mod tests {
         }
         let err = parse(&b"ab\n\xff\n"[..], "list").unwrap_err();
         assert!(format!("{err:#}").contains("line 2: not valid UTF-8"));
+        let endless = std::io::repeat(b'a');
+        let err = parse(std::io::BufReader::new(endless), "list").unwrap_err();
+        assert!(format!("{err:#}").contains("line 1: longer than 16384 bytes"));
     }
 }

@@ -96,6 +96,12 @@ fn batch_from_stdin_with_dash_and_without_argument() {
         let sandbox = Sandbox::new();
         batch(&sandbox, &server, args, &hashes_txt()).expect_code(0);
         assert_eq!(sandbox.files().len(), 8, "{args:?}");
+        for (hash, path) in listed() {
+            assert_eq!(
+                std::fs::read(sandbox.join(&format!("out/{hash}"))).unwrap(),
+                repo_file(&path)
+            );
+        }
     }
 }
 
@@ -248,6 +254,9 @@ fn batch_unknown_repository_is_not_found() {
         )
         .expect_code(3)
         .expect_stderr("Repository 'ox/nope' not found (HTTP 404)");
+    // A missing repository is not mistaken for a missing route: no fallback to POST.
+    let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, vec!["QUERY"]);
 }
 
 #[test]
@@ -261,6 +270,12 @@ fn batch_missing_hashes_are_reported_and_the_rest_fetched() {
         .expect_stderr(&format!("missing: {missing}\n"))
         .expect_stderr("1 of 9 file(s) are missing on the server");
     assert_eq!(sandbox.files().len(), 8);
+    for (_, path) in listed() {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(&path)
+        );
+    }
     assert!(!sandbox.join("out/gone.bin").exists());
     let requests = server.requests();
     assert_eq!(requests.len(), 2);

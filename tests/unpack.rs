@@ -110,6 +110,30 @@ fn every_truncation_of_the_real_tarball_fails_without_partial_files() {
 }
 
 #[test]
+fn a_damaged_gzip_trailer_fails() {
+    let tarball = std::fs::read(fixtures().join("responses/batch-query.tar.gz")).unwrap();
+    let wanted = captured_list();
+    // The last 8 bytes are the CRC-32 and length: drop some, or change one.
+    for cut in 1..=8 {
+        let out = tempfile::tempdir().unwrap();
+        let err = unpack(
+            &tarball[..tarball.len() - cut],
+            &wanted,
+            out.path(),
+            &mut Seen::default(),
+        )
+        .unwrap_err();
+        assert_eq!(kind_of(&err), Kind::Integrity, "{cut}: {err:#}");
+    }
+    let mut bad_crc = tarball.clone();
+    let at = bad_crc.len() - 8;
+    bad_crc[at] ^= 0xff;
+    let out = tempfile::tempdir().unwrap();
+    let err = unpack(&bad_crc[..], &wanted, out.path(), &mut Seen::default()).unwrap_err();
+    assert_eq!(kind_of(&err), Kind::Integrity, "{err:#}");
+}
+
+#[test]
 fn a_hostile_name_is_refused_even_when_it_normalises_to_a_wanted_hash() {
     let content = b"abc".to_vec();
     let hash = oxdl::transfer::hash_hex(&content);

@@ -1,0 +1,698 @@
+//! An Oxen-compatible HTTP/1.1 server for oxdl's tests, benchmarks and demo.
+//!
+//! It answers as a real oxen-server 0.50.7 did (the captured answers are in oxdl's `tests/fixtures/`):
+//! `GET /versions/{revision}/{path}` (and `/file/...`), `GET /meta/...`, the batch download as
+//! `QUERY /versions` (real servers) or `POST /versions/batch-download` (the documented route), with the
+//! same error bodies, and the batch answer as one gzip member around a GNU tar in request order, sent
+//! with chunked transfer encoding. Bodies are streamed from memory or disk, never built whole. For tests it
+//! can also misbehave on purpose (see [`Fault`] and [`Config`]).
+
+mod http;
+mod repo;
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+
+pub use http::{Recorded, percent_decode};
+pub use repo::{Blob, Repo, hash_of};
+
+use http::{Chunked, Cutoff, read_request, write_head};
+
+/// The server version the answers imitate.
+pub const OXEN_VERSION: &str = "0.50.7";
+
+/// Body of the 426 a real server sends to User-Agents containing "oxen" with an old version.
+const UPDATE_REQUIRED: &str = r#"{"error":{"detail":"Oxen CLI out of date. Pushing to OxenHub requires version >= 0.36.0.","title":"Update Required","type":"update_required"},"status":"error","status_message":"update_required"}"#;
+
+/// How the server answers the two batch routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchRoutes {
+    /// As real servers: `QUERY /versions` works, `POST /versions/batch-download` is a generic 404.
+    Real,
+    /// As behind a proxy that rejects QUERY with this status (404: the generic route-missing body), in
+    /// front of a server that serves the documented POST route.
+    QueryRejected(u16),
+}
+
+/// How the metadata route behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaMode {
+    /// As the real server: hash and size of the file.
+    Real,
+    /// No such route (the generic 404), as an older server or a strict proxy might answer.
+    Absent,
+    /// Claims a different hash than the bytes served.
+    WrongHash,
+}
+
+/// A misbehaviour for one request: each request takes the next fault in the queue, if any.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status, `Retry-After` value and body instead of the real answer.
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+        body: Vec<u8>,
+    },
+    /// Answer normally but close the connection after this many body bytes.
+    Cut(usize),
+    /// Answer normally, but after half the body (or 64 KiB of a batch) go silent for this long, then close.
+    Stall(Duration),
+    /// Redirect (302) to the same path and query on this base URL.
+    Redirect(String),
+    /// Answer normally (to let earlier requests through).
+    Pass,
+}
+
+/// A canned answer for one resize request: path, width, height, and the bytes to send.
+pub type Resized = (String, Option<u32>, Option<u32>, Vec<u8>);
+
+/// Replaces the body of a successful batch answer: given the requested hashes, the raw bytes to send.
+pub type ArchiveOverride = Arc<dyn Fn(&[String]) -> Vec<u8> + Send + Sync>;
+
+/// What the server serves beyond its repository, and how it misbehaves.
+#[derive(Clone)]
+pub struct Config {
+    /// When set, requests must carry `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    pub batch_routes: BatchRoutes,
+    pub archive_override: Option<ArchiveOverride>,
+    /// Cut every successful batch body after this many bytes by closing the connection mid-chunk.
+    pub cut_batch_after: Option<usize>,
+    /// Extra blobs the batch routes can serve, beyond the repository's files.
+    pub extra_blobs: Vec<Vec<u8>>,
+    /// Announce the full Content-Length on file downloads but close after sending this many bytes.
+    pub cut_get_after: Option<usize>,
+    /// How `GET /meta/...` answers.
+    pub meta: MetaMode,
+    /// Misbehaviours for the first requests, one each, in order.
+    pub faults: Vec<Fault>,
+    /// Extra files on branch `main`, by path.
+    pub extra_files: Vec<(String, Vec<u8>)>,
+    /// Canned answers for resize requests. Other sizes get the original bytes.
+    pub resized: Vec<Resized>,
+    /// gzip level of batch answers (the real server uses the default, 6).
+    pub gzip_level: u32,
+    /// Keep each batch answer in this directory and replay it for the same hash list, so that the
+    /// server's own compression stays out of benchmarks.
+    pub archive_cache: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token: None,
+            batch_routes: BatchRoutes::Real,
+            archive_override: None,
+            cut_batch_after: None,
+            extra_blobs: Vec::new(),
+            cut_get_after: None,
+            meta: MetaMode::Real,
+            faults: Vec::new(),
+            extra_files: Vec::new(),
+            resized: Vec::new(),
+            gzip_level: 6,
+            archive_cache: None,
+        }
+    }
+}
+
+/// A running server; it serves until the process ends.
+pub struct Server {
+    pub url: String,
+    pub port: u16,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Server {
+    /// Starts serving `repo` on `bind:port` (port 0: any free port).
+    pub fn start(mut repo: Repo, config: Config, bind: &str, port: u16) -> io::Result<Server> {
+        for bytes in &config.extra_blobs {
+            repo.add_blob(Blob::bytes(bytes.clone()))?;
+        }
+        let listener = TcpListener::bind((bind, port))?;
+        let port = listener.local_addr()?.port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(State {
+            faults: Mutex::new(config.faults.iter().cloned().collect()),
+            config,
+            repo,
+            requests: requests.clone(),
+        });
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let state = state.clone();
+                thread::spawn(move || {
+                    // A client that goes away mid-answer is not the server's problem.
+                    let _ = state.serve(stream);
+                });
+            }
+        });
+        let host = if bind.contains(':') {
+            format!("[{bind}]")
+        } else {
+            bind.to_string()
+        };
+        Ok(Server {
+            url: format!("http://{host}:{port}"),
+            port,
+            requests,
+        })
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+struct State {
+    config: Config,
+    repo: Repo,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    faults: Mutex<VecDeque<Fault>>,
+}
+
+/// What a response carries.
+enum Payload {
+    Bytes(Vec<u8>),
+    Blob(Blob),
+    /// A batch answer, built (gzip over tar) while it is sent.
+    Archive(Vec<(String, Blob)>),
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    payload: Payload,
+    /// Chunked transfer encoding (as the real server streams batch answers) instead of Content-Length.
+    chunked: bool,
+    /// Close the connection after this many body bytes (the headers still announce the whole body).
+    cut: Option<u64>,
+    /// Before cutting, go silent for this long.
+    stall: Option<Duration>,
+}
+
+impl Response {
+    fn new(status: u16, headers: Vec<(String, String)>, payload: Payload) -> Response {
+        Response {
+            status,
+            headers,
+            payload,
+            chunked: false,
+            cut: None,
+            stall: None,
+        }
+    }
+}
+
+impl State {
+    fn serve(&self, stream: TcpStream) -> io::Result<()> {
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let Some(request) = read_request(&mut reader)? else {
+            return Ok(());
+        };
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(request.clone());
+        let fault = self
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        let response = match fault {
+            Some(Fault::Status {
+                status,
+                retry_after,
+                body,
+            }) => {
+                let mut headers = vec![("content-type".to_string(), "text/plain".to_string())];
+                if let Some(value) = retry_after {
+                    headers.push(("retry-after".to_string(), value));
+                }
+                Response::new(status, headers, Payload::Bytes(body))
+            }
+            Some(Fault::Redirect(base)) => Response::new(
+                302,
+                vec![("location".to_string(), format!("{base}{}", request.target))],
+                Payload::Bytes(Vec::new()),
+            ),
+            Some(Fault::Cut(bytes)) => Response {
+                cut: Some(bytes as u64),
+                ..self.route(&request)
+            },
+            Some(Fault::Stall(pause)) => {
+                let response = self.route(&request);
+                let half = match &response.payload {
+                    Payload::Bytes(bytes) => bytes.len() as u64 / 2,
+                    Payload::Blob(blob) => blob.size() / 2,
+                    Payload::Archive(_) => 64 * 1024,
+                };
+                Response {
+                    cut: Some(half),
+                    stall: Some(pause),
+                    ..response
+                }
+            }
+            Some(Fault::Pass) | None => self.route(&request),
+        };
+        self.write(stream, response)
+    }
+
+    fn write(&self, stream: TcpStream, response: Response) -> io::Result<()> {
+        let mut headers = response.headers;
+        headers.push(("oxen-version".to_string(), OXEN_VERSION.to_string()));
+        let length = match (&response.payload, response.chunked) {
+            (_, true) | (Payload::Archive(_), _) => None,
+            (Payload::Bytes(bytes), false) => Some(bytes.len() as u64),
+            (Payload::Blob(blob), false) => Some(blob.size()),
+        };
+        let mut socket = BufWriter::with_capacity(256 * 1024, stream.try_clone()?);
+        write_head(&mut socket, response.status, &headers, length)?;
+        let body = match length {
+            Some(_) => BodyWriter::Fixed(socket),
+            None => BodyWriter::Chunked(Chunked::new(socket)),
+        };
+        let mut body = Cutoff {
+            inner: body,
+            limit: response.cut,
+            stall: response.stall,
+            written: 0,
+        };
+        let result = match response.payload {
+            Payload::Bytes(bytes) => body.write_all(&bytes),
+            Payload::Blob(blob) => blob
+                .reader()
+                .and_then(|mut r| io::copy(&mut r, &mut body).map(drop)),
+            Payload::Archive(entries) => self.write_archive(&mut body, &entries),
+        };
+        // Only a complete body gets its proper end (the last chunk); a cut one just stops.
+        if result.is_ok() {
+            body.inner.finish()?;
+        } else {
+            let _ = body.flush();
+        }
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        result
+    }
+
+    /// Streams a batch answer, from the archive cache when it holds this list.
+    fn write_archive(&self, out: &mut impl Write, entries: &[(String, Blob)]) -> io::Result<()> {
+        let Some(dir) = &self.config.archive_cache else {
+            return write_archive(out, entries, self.config.gzip_level);
+        };
+        let mut key = xxhash_rust::xxh3::Xxh3::new();
+        for (hash, _) in entries {
+            key.update(hash.as_bytes());
+            key.update(b"\n");
+        }
+        let path = dir.join(format!(
+            "{:032x}-{}.tar.gz",
+            key.digest128(),
+            self.config.gzip_level
+        ));
+        if let Ok(mut cached) = File::open(&path) {
+            return io::copy(&mut cached, out).map(drop);
+        }
+        std::fs::create_dir_all(dir)?;
+        let temp = path.with_extension(format!("part{}", std::process::id()));
+        let mut tee = Tee {
+            a: out,
+            b: BufWriter::new(File::create(&temp)?),
+        };
+        write_archive(&mut tee, entries, self.config.gzip_level)?;
+        tee.b.flush()?;
+        std::fs::rename(&temp, &path)
+    }
+
+    fn route(&self, request: &Recorded) -> Response {
+        if let Some(response) = self.check_auth(request) {
+            return response;
+        }
+        let user_agent = request.header("user-agent").unwrap_or("");
+        if user_agent.to_ascii_lowercase().contains("oxen") {
+            return json(426, UPDATE_REQUIRED.as_bytes().to_vec());
+        }
+        let (path, query) = request
+            .target
+            .split_once('?')
+            .unwrap_or((&request.target, ""));
+        let segments: Vec<String> = path.split('/').skip(1).map(percent_decode).collect();
+        let [api, repos, namespace, name, rest @ ..] = segments.as_slice() else {
+            return generic_404();
+        };
+        if api != "api" || repos != "repos" {
+            return generic_404();
+        }
+        if (namespace, name) != (&self.repo.namespace, &self.repo.name) {
+            let body = serde_json::json!({
+                "status": "error",
+                "status_message": "resource_not_found",
+                "oxen_version": OXEN_VERSION,
+                "status_description": format!("Repository '{namespace}/{name}' not found"),
+            });
+            return json(404, body.to_string().into_bytes());
+        }
+        let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+        match (request.method.as_str(), rest.as_slice()) {
+            ("GET", ["versions" | "file", resource @ ..]) if !resource.is_empty() => {
+                self.get_file(resource, query)
+            }
+            ("GET", ["meta", resource @ ..]) if !resource.is_empty() => self.meta(resource),
+            ("QUERY", ["versions"]) => match self.config.batch_routes {
+                BatchRoutes::Real => self.batch(&request.body),
+                BatchRoutes::QueryRejected(404) => generic_404(),
+                BatchRoutes::QueryRejected(status) => text(status, "Method Not Allowed"),
+            },
+            ("POST", ["versions", "batch-download"]) => match self.config.batch_routes {
+                BatchRoutes::Real => generic_404(),
+                BatchRoutes::QueryRejected(_) => self.batch(&request.body),
+            },
+            _ => generic_404(),
+        }
+    }
+
+    fn check_auth(&self, request: &Recorded) -> Option<Response> {
+        let expected = self.config.token.as_ref()?;
+        match request.header("authorization") {
+            Some(value) if value == format!("Bearer {expected}") => None,
+            Some(_) => Some(text(401, "unauthorized")),
+            None => Some(Response::new(
+                401,
+                vec![("www-authenticate".into(), "Bearer".into())],
+                Payload::Bytes(Vec::new()),
+            )),
+        }
+    }
+
+    /// `GET /meta/{revision}/{path}`: the entry's hash and size (other fields of the real answer omitted).
+    fn meta(&self, resource: &[&str]) -> Response {
+        if self.config.meta == MetaMode::Absent {
+            return generic_404();
+        }
+        let Some((commit, path)) = self.repo.resolve(resource) else {
+            return path_missing(&resource.join("/"));
+        };
+        let entry = match self.repo.file(&commit, &path) {
+            Some((blob, hash)) => {
+                let hash = match self.config.meta {
+                    MetaMode::WrongHash => hash_of(b"something else"),
+                    _ => hash.clone(),
+                };
+                serde_json::json!({
+                    "filename": path.rsplit('/').next(), "hash": hash, "size": blob.size(), "is_dir": false,
+                })
+            }
+            None if self.repo.is_dir(&commit, &path) => serde_json::json!({
+                "filename": path, "hash": "81aca808e0c55ea0283c25168af52c9d", "size": 0, "is_dir": true,
+            }),
+            None => return path_missing(&path),
+        };
+        let body = serde_json::json!({
+            "status": "success", "status_message": "resource_found", "oxen_version": OXEN_VERSION, "entry": entry,
+        });
+        json(200, body.to_string().into_bytes())
+    }
+
+    fn get_file(&self, resource: &[&str], query: &str) -> Response {
+        let (width, height) = match parse_size_query(query) {
+            Ok(size) => size,
+            Err(message) => return text(400, &message),
+        };
+        let Some((commit, path)) = self.repo.resolve(resource) else {
+            return path_missing(&resource.join("/"));
+        };
+        let Some((blob, _)) = self.repo.file(&commit, &path) else {
+            return path_missing(&path);
+        };
+        let resized = self
+            .config
+            .resized
+            .iter()
+            .find(|(p, w, h, _)| *p == path && (*w, *h) == (width, height));
+        let payload = match resized {
+            Some((_, _, _, bytes)) => Payload::Bytes(bytes.clone()),
+            // Other sizes are not resized: the tests only check that they reach the server.
+            None => Payload::Blob(blob.clone()),
+        };
+        let headers = vec![
+            (
+                "access-control-expose-headers".into(),
+                "content-length".into(),
+            ),
+            ("content-type".into(), mime_type(&path).into()),
+            (
+                "oxen-revision-id".into(),
+                self.repo.changed_in(&commit, &path),
+            ),
+        ];
+        Response {
+            cut: self.config.cut_get_after.map(|n| n as u64),
+            ..Response::new(200, headers, payload)
+        }
+    }
+
+    fn batch(&self, body: &[u8]) -> Response {
+        let mut text = String::new();
+        if GzDecoder::new(body).read_to_string(&mut text).is_err() {
+            let body = format!(
+                r#"{{"status":"error","status_message":"internal_server_error","oxen_version":"{OXEN_VERSION}"}}"#
+            );
+            return json(500, body.into_bytes());
+        }
+        // The real handler silently drops blank and non-hex lines and keeps duplicates.
+        let hashes: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && line.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_string)
+            .collect();
+        let missing: Vec<&str> = hashes
+            .iter()
+            .filter(|h| self.repo.blob(h).is_none())
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            let body = serde_json::json!({
+                "error": {
+                    "detail": format!(
+                        "Server is missing {} content blob(s) for this batch download. Missing hashes: {}",
+                        missing.len(),
+                        missing.join(", ")
+                    ),
+                    "missing_hashes": missing,
+                    "title": "Version blobs missing on server",
+                    "type": "version_blobs_missing",
+                },
+                "status": "error",
+                "status_message": "resource_not_found",
+            });
+            return json(404, body.to_string().into_bytes());
+        }
+        let headers = vec![("content-type".into(), "application/gzip".into())];
+        let payload = match &self.config.archive_override {
+            Some(make) => Payload::Bytes(make(&hashes)),
+            None => Payload::Archive(
+                hashes
+                    .iter()
+                    .filter_map(|h| self.repo.blob(h).map(|b| (h.clone(), b.clone())))
+                    .collect(),
+            ),
+        };
+        Response {
+            chunked: true,
+            cut: self.config.cut_batch_after.map(|n| n as u64),
+            ..Response::new(200, headers, payload)
+        }
+    }
+}
+
+/// The socket side of a body: with Content-Length, or chunked.
+enum BodyWriter {
+    Fixed(BufWriter<TcpStream>),
+    Chunked(Chunked<BufWriter<TcpStream>>),
+}
+
+impl BodyWriter {
+    /// Flushes, ending a chunked body with its last chunk.
+    fn finish(self) -> io::Result<()> {
+        match self {
+            BodyWriter::Fixed(mut socket) => socket.flush(),
+            BodyWriter::Chunked(chunked) => chunked.finish().map(drop),
+        }
+    }
+}
+
+impl Write for BodyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            BodyWriter::Fixed(w) => w.write(buf),
+            BodyWriter::Chunked(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            BodyWriter::Fixed(w) => w.flush(),
+            BodyWriter::Chunked(w) => w.flush(),
+        }
+    }
+}
+
+/// Writes to two writers at once (the client and the archive cache).
+struct Tee<A: Write, B: Write> {
+    a: A,
+    b: B,
+}
+
+impl<A: Write, B: Write> Write for Tee<A, B> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.a.write_all(buf)?;
+        self.b.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.a.flush()?;
+        self.b.flush()
+    }
+}
+
+/// The tar header the real server writes for an entry: GNU, mode 0644, uid/gid 0, mtime 0.
+fn entry_header(name: &str, size: u64) -> io::Result<tar::Header> {
+    let mut header = tar::Header::new_gnu();
+    header.set_path(name)?;
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_cksum();
+    Ok(header)
+}
+
+/// Streams one gzip member around a tar of `entries`, as the real server does.
+pub fn write_archive(out: impl Write, entries: &[(String, Blob)], level: u32) -> io::Result<()> {
+    let gz = GzEncoder::new(out, Compression::new(level));
+    let mut builder = tar::Builder::new(gz);
+    for (name, blob) in entries {
+        let header = entry_header(name, blob.size())?;
+        builder.append(&header, blob.reader()?)?;
+    }
+    builder.into_inner()?.finish()?.flush()
+}
+
+/// A GNU tar of in-memory regular files as the real server writes it (with the end-of-archive marker).
+pub fn tar_of(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes) in entries {
+        let header = entry_header(name, bytes.len() as u64).expect("a valid entry name");
+        builder
+            .append(&header, &bytes[..])
+            .expect("writing to memory");
+    }
+    builder.into_inner().expect("writing to memory")
+}
+
+/// A tar entry with any name bytes and type, bypassing the tar crate's own path checks.
+pub fn raw_entry(name: &[u8], entry_type: tar::EntryType, link: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    if let Some(gnu) = header.as_gnu_mut() {
+        gnu.name[..name.len()].copy_from_slice(name);
+        gnu.linkname[..link.len()].copy_from_slice(link);
+    }
+    header.set_entry_type(entry_type);
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_cksum();
+    let mut out = header.as_bytes().to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+/// The two zero blocks that end a tar archive.
+pub fn end_of_archive() -> Vec<u8> {
+    vec![0; 1024]
+}
+
+/// One gzip member around `bytes`.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
+}
+
+fn parse_size_query(query: &str) -> Result<(Option<u32>, Option<u32>), String> {
+    let mut size = (None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let parsed = value
+            .parse::<u32>()
+            .map_err(|_| "Query deserialize error: invalid digit found in string".to_string());
+        match key {
+            "width" => size.0 = Some(parsed?),
+            "height" => size.1 = Some(parsed?),
+            _ => {}
+        }
+    }
+    Ok(size)
+}
+
+fn mime_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("txt" | "csv" | "json" | "md") => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+fn path_missing(path: &str) -> Response {
+    let body = serde_json::json!({
+        "error": {"detail": format!("Could not find path: {path}"), "title": "Path does not exist", "type": "resource_not_found"},
+        "status": "error",
+        "status_message": "resource_not_found",
+    });
+    json(404, body.to_string().into_bytes())
+}
+
+/// What a real server answers for a route it does not have.
+fn generic_404() -> Response {
+    let body = format!(
+        r#"{{"status":"error","status_message":"resource_not_found","oxen_version":"{OXEN_VERSION}"}}"#
+    );
+    json(404, body.into_bytes())
+}
+
+fn json(status: u16, body: Vec<u8>) -> Response {
+    Response::new(
+        status,
+        vec![("content-type".into(), "application/json".into())],
+        Payload::Bytes(body),
+    )
+}
+
+fn text(status: u16, message: &str) -> Response {
+    Response::new(
+        status,
+        vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+        Payload::Bytes(message.as_bytes().to_vec()),
+    )
+}

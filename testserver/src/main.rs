@@ -1,0 +1,76 @@
+//! `oxdl-testserver DIR`: serves a directory as an Oxen repository on this machine, for demos and benchmarks.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use oxdl_testserver::{Config, Repo, Server};
+
+/// Serve a directory as an Oxen repository (branch `main`) over HTTP, the way oxen-server does.
+#[derive(Parser)]
+#[command(name = "oxdl-testserver", version)]
+struct Args {
+    /// Directory whose files make up the repository.
+    dir: PathBuf,
+
+    /// Port to listen on; 0 picks a free one (printed on start).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+
+    /// Repository name, NAMESPACE/NAME.
+    #[arg(long, default_value = "ox/demo")]
+    repo: String,
+
+    /// Require this bearer token.
+    #[arg(long)]
+    token: Option<String>,
+
+    /// gzip level of batch answers (the real server uses 6).
+    #[arg(long, default_value_t = 6)]
+    gzip_level: u32,
+
+    /// Replay batch answers from this directory when the same list is asked again.
+    #[arg(long, value_name = "DIR")]
+    archive_cache: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let (namespace, name) = args
+        .repo
+        .split_once('/')
+        .context("--repo must be NAMESPACE/NAME")?;
+    let repo = Repo::from_dir(namespace, name, &args.dir)?;
+    let listing = repo.listing(
+        &repo
+            .resolve(&["main", ""])
+            .map(|(c, _)| c)
+            .unwrap_or_default(),
+    );
+    let config = Config {
+        token: args.token,
+        gzip_level: args.gzip_level,
+        archive_cache: args.archive_cache,
+        ..Config::default()
+    };
+    let server = Server::start(repo, config, &args.bind, args.port)
+        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+    // The URL alone on the first line, for scripts; a person gets the rest on stderr.
+    println!("{}", server.url);
+    std::io::stdout().flush()?;
+    eprintln!(
+        "oxdl-testserver: serving {} file(s) of {} as {} at {} (Ctrl-C stops)",
+        listing.len(),
+        args.dir.display(),
+        args.repo,
+        server.url
+    );
+    loop {
+        std::thread::park();
+    }
+}

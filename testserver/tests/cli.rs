@@ -1,0 +1,79 @@
+//! The standalone server: start it on a directory with `--port 0`, read its URL, and ask it for files.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+/// Sends one raw HTTP/1.1 request and returns the whole answer (the server closes after each).
+fn request(url: &str, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+    let authority = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn serves_a_directory_on_a_port_it_prints() {
+    let dir = tempfile_dir();
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/hello.txt"), b"hello from disk\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxdl-testserver"))
+        .args([dir.to_str().unwrap(), "--port", "0", "--repo", "me/data"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(!url.ends_with(":0"));
+
+    let answer = request(
+        &url,
+        "GET",
+        "/api/repos/me/data/versions/main/sub/hello.txt",
+        b"",
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("content-length: 16\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nhello from disk\n"), "{text}");
+
+    let hash = oxdl_testserver::hash_of(b"hello from disk\n");
+    let list = oxdl_testserver::gzip(format!("{hash}\n").as_bytes());
+    let answer = request(&url, "QUERY", "/api/repos/me/data/versions", &list);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+    assert!(
+        answer.ends_with(b"0\r\n\r\n"),
+        "the chunked body ends properly"
+    );
+
+    let answer = request(
+        &url,
+        "GET",
+        "/api/repos/me/other/versions/main/sub/hello.txt",
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&answer).contains("Repository 'me/other' not found"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("oxdl-testserver-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -61,6 +61,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand -C 'Directory to write the files into (created if missing)'
             cand --output-dir 'Directory to write the files into (created if missing)'
             cand --batch-size 'Hashes per request: a failed request costs at most this many files'
+            cand -j 'Requests to run at once (each its own stream, decoded on its own thread)'
+            cand --jobs 'Requests to run at once (each its own stream, decoded on its own thread)'
             cand --skip-existing 'How to tell that a file already present need not be fetched again'
             cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
             cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'

@@ -53,6 +53,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s h -l help -d 'Print he
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s V -l version -d 'Print version'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s C -l output-dir -d 'Directory to write the files into (created if missing)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l batch-size -d 'Hashes per request: a failed request costs at most this many files' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s j -l jobs -d 'Requests to run at once (each its own stream, decoded on its own thread)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l skip-existing -d 'How to tell that a file already present need not be fetched again' -r -f -a "hash\t'Hash the local file with XXH3-128 and compare it with its name'
 size\t'Trust a file that is present and not empty (empty only for the empty file\'s hash); no hashing'
 never\t'Always fetch'"

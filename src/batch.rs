@@ -4,6 +4,8 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{Context, Result};
 use flate2::Compression;
@@ -42,37 +44,49 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui) -> Result<()> {
             to_fetch.push(w);
         }
     }
-    let mut tracker = Tracker {
+    let shared = Shared {
         progress: Progress::for_files(ui.quiet, to_fetch.len() as u64),
-        written: HashSet::new(),
+        written: Mutex::new(HashSet::new()),
+        missing: Mutex::new(Vec::new()),
+        failed: AtomicUsize::new(0),
+        failure: Mutex::new(None),
     };
-    let mut missing: Vec<Wanted> = Vec::new();
-    let mut failure: Option<anyhow::Error> = None;
-    for chunk in to_fetch.chunks(args.batch_size as usize) {
-        if failure.as_ref().is_some_and(fatal_for_all) {
-            summary.failed += chunk.len();
-            continue;
+    // Requests of at most --batch-size files, and at least one per job so that short lists run in
+    // parallel too.
+    let jobs = args.jobs.max(1) as usize;
+    let chunk_size = (args.batch_size as usize)
+        .min(to_fetch.len().div_ceil(jobs))
+        .max(1);
+    let chunks: Vec<&[Wanted]> = to_fetch.chunks(chunk_size).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(chunks.len()) {
+            scope.spawn(|| worker(remote, &chunks, &next, out, ui, &shared));
         }
-        if let Err((err, left)) = fetch_chunk(remote, chunk, out, ui, &mut tracker, &mut missing) {
-            summary.failed += left.len();
-            tracker.progress.note(format!("oxdl: error: {err:#}"));
-            failure.get_or_insert(err);
-        }
-    }
-    tracker.progress.finish();
-    summary.fetched = tracker.written.len();
+    });
+    shared.progress.finish();
+    summary.fetched = lock(&shared.written).len();
+    summary.failed = shared.failed.load(Ordering::SeqCst);
+    let missing = shared
+        .missing
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     summary.missing = missing.len();
     notes.note(format!(
         "{}; {} bytes written to {}",
         summary,
-        tracker.progress.total_bytes(),
+        shared.progress.total_bytes(),
         out.display()
     ));
     // The list of missing hashes is the substance of the partial result, so it is printed even when quiet.
     for w in &missing {
         eprintln!("missing: {}", w.hash);
     }
-    if let Some(err) = failure {
+    if let Some(err) = shared
+        .failure
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+    {
         return Err(err)
             .with_context(|| format!("batch download from {} failed ({summary})", args.repo));
     }
@@ -87,6 +101,48 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// State the workers share: what was written, missing or failed, and the first error.
+struct Shared {
+    progress: Progress,
+    written: Mutex<HashSet<String>>,
+    missing: Mutex<Vec<Wanted>>,
+    failed: AtomicUsize,
+    failure: Mutex<Option<anyhow::Error>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A worker that panicked leaves valid data behind; the others carry on with it.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Takes chunks off the shared list until none are left, each as its own request.
+fn worker(
+    remote: &Remote,
+    chunks: &[&[Wanted]],
+    next: &AtomicUsize,
+    out: &Path,
+    ui: &Ui,
+    shared: &Shared,
+) {
+    loop {
+        let index = next.fetch_add(1, Ordering::SeqCst);
+        let Some(chunk) = chunks.get(index) else {
+            return;
+        };
+        if lock(&shared.failure).as_ref().is_some_and(fatal_for_all) {
+            shared.failed.fetch_add(chunk.len(), Ordering::SeqCst);
+            continue;
+        }
+        if let Err((err, left)) = fetch_chunk(remote, chunk, out, ui, shared) {
+            shared.failed.fetch_add(left.len(), Ordering::SeqCst);
+            shared.progress.note(format!("oxdl: error: {err:#}"));
+            lock(&shared.failure).get_or_insert(err);
+        }
+    }
 }
 
 /// Errors that every further request would meet too, so the rest of the list is not tried.
@@ -104,16 +160,18 @@ fn fetch_chunk(
     chunk: &[Wanted],
     out: &Path,
     ui: &Ui,
-    tracker: &mut Tracker,
-    missing: &mut Vec<Wanted>,
+    shared: &Shared,
 ) -> Result<(), (anyhow::Error, Vec<Wanted>)> {
     let mut remaining = chunk.to_vec();
     let mut backoff = ui.retry.backoff();
+    let mut observer = Tracker { shared, done: 0 };
     while !remaining.is_empty() {
-        let written_before = tracker.written.len();
+        let done_before = observer.done;
         let result = gzip_list(&remaining).and_then(|body| remote.batch(&body));
         let result = match result {
-            Ok(BatchReply::Archive(reader)) => unpack::unpack(reader, &remaining, out, tracker),
+            Ok(BatchReply::Archive(reader)) => {
+                unpack::unpack(reader, &remaining, out, &mut observer)
+            }
             Ok(BatchReply::Missing(hashes)) => {
                 let reported: HashSet<String> = hashes.into_iter().collect();
                 let (gone, rest): (Vec<Wanted>, Vec<Wanted>) = remaining
@@ -126,12 +184,12 @@ fn fetch_chunk(
                     );
                     return Err((err, rest));
                 }
-                tracker.progress.note(format!(
+                shared.progress.note(format!(
                     "oxdl: the server is missing {} file(s); requesting the other {}",
                     gone.len(),
                     rest.len()
                 ));
-                missing.extend(gone);
+                lock(&shared.missing).extend(gone);
                 remaining = rest;
                 continue;
             }
@@ -140,17 +198,19 @@ fn fetch_chunk(
         match result {
             Ok(()) => return Ok(()),
             Err(err) => {
-                remaining.retain(|w| !tracker.written.contains(&w.hash));
+                let written = lock(&shared.written);
+                remaining.retain(|w| !written.contains(&w.hash));
+                drop(written);
                 // Every file arrived verified but the stream's end was damaged: nothing to retry, yet
                 // the server broke the protocol, so the run still fails.
                 if remaining.is_empty() {
                     return Err((err, remaining));
                 }
                 // Every file written is progress: a long list on a flaky line gets its retries afresh.
-                if tracker.written.len() > written_before {
+                if observer.done > done_before {
                     backoff.reset();
                 }
-                if !backoff.retry(&err, |line| tracker.progress.note(line)) {
+                if !backoff.retry(&err, |line| shared.progress.note(line)) {
                     return Err((err, remaining));
                 }
             }
@@ -222,20 +282,21 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Records finished files and feeds the progress bar.
-struct Tracker {
-    progress: Progress,
-    written: HashSet<String>,
+/// One worker's view of the shared state, as the unpacker reports to it.
+struct Tracker<'a> {
+    shared: &'a Shared,
+    done: usize,
 }
 
-impl Observer for Tracker {
+impl Observer for Tracker<'_> {
     fn bytes(&mut self, n: u64) {
-        self.progress.bytes(n);
+        self.shared.progress.bytes(n);
     }
 
     fn file_done(&mut self, wanted: &Wanted) {
-        self.written.insert(wanted.hash.clone());
-        self.progress.file_done();
+        self.done += 1;
+        lock(&self.shared.written).insert(wanted.hash.clone());
+        self.shared.progress.file_done();
     }
 }
 

@@ -157,6 +157,10 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
 
+    /// Requests to run at once (each its own stream, decoded on its own thread).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+
     /// How to tell that a file already present need not be fetched again.
     #[arg(long, value_name = "HOW", value_enum, default_value_t = SkipExisting::Hash)]
     pub skip_existing: SkipExisting,

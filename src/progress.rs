@@ -1,19 +1,25 @@
 //! What a person watching sees on stderr: progress bars on a terminal, short notes, or nothing when quiet.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How often a bar is redrawn at most, so drawing never costs throughput.
 const REFRESH_HZ: u8 = 10;
+/// How often the byte count in a files bar's message is refreshed at most.
+const MESSAGE_EVERY: Duration = Duration::from_millis(200);
 
-/// The stderr side of a command: an optional bar plus notes that do not tear it.
+/// The stderr side of a command: an optional bar plus notes that do not tear it. Shared by threads.
 pub struct Progress {
     bar: Option<ProgressBar>,
     counts: Counts,
     quiet: bool,
-    bytes: u64,
+    bytes: AtomicU64,
+    started: Instant,
+    /// Milliseconds since `started` of the last message refresh.
+    refreshed: AtomicU64,
 }
 
 /// What the bar's position counts.
@@ -24,14 +30,20 @@ enum Counts {
 }
 
 impl Progress {
+    fn new(bar: Option<ProgressBar>, counts: Counts, quiet: bool) -> Self {
+        Progress {
+            bar,
+            counts,
+            quiet,
+            bytes: AtomicU64::new(0),
+            started: Instant::now(),
+            refreshed: AtomicU64::new(0),
+        }
+    }
+
     /// No bar; notes unless `quiet`.
     pub fn plain(quiet: bool) -> Self {
-        Progress {
-            bar: None,
-            counts: Counts::Bytes,
-            quiet,
-            bytes: 0,
-        }
+        Self::new(None, Counts::Bytes, quiet)
     }
 
     /// A byte-count bar for one download of `length` bytes (a spinner if unknown).
@@ -43,12 +55,7 @@ impl Progress {
             None => ProgressBar::new_spinner()
                 .with_style(style("{spinner} {bytes} {binary_bytes_per_sec}")),
         });
-        Progress {
-            bar,
-            counts: Counts::Bytes,
-            quiet,
-            bytes: 0,
-        }
+        Self::new(bar, Counts::Bytes, quiet)
     }
 
     /// A files-done bar for a batch of `files` files, with bytes and rate in its message.
@@ -56,33 +63,39 @@ impl Progress {
         let bar = new_bar(quiet, || {
             ProgressBar::new(files).with_style(style("{wide_bar} {pos}/{len} files {msg}"))
         });
-        Progress {
-            bar,
-            counts: Counts::Files,
-            quiet,
-            bytes: 0,
-        }
+        Self::new(bar, Counts::Files, quiet)
     }
 
     /// Counts `n` more bytes.
-    pub fn bytes(&mut self, n: u64) {
-        self.bytes += n;
-        if let Some(bar) = &self.bar {
-            if self.counts == Counts::Files {
-                let rate = self.bytes as f64 / bar.elapsed().as_secs_f64().max(0.001);
+    pub fn bytes(&self, n: u64) {
+        let total = self.bytes.fetch_add(n, Ordering::Relaxed) + n;
+        let Some(bar) = &self.bar else { return };
+        match self.counts {
+            Counts::Bytes => bar.inc(n),
+            Counts::Files => {
+                let elapsed = self.started.elapsed();
+                let now = elapsed.as_millis() as u64;
+                let last = self.refreshed.load(Ordering::Relaxed);
+                if now.saturating_sub(last) < MESSAGE_EVERY.as_millis() as u64
+                    || self
+                        .refreshed
+                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_err()
+                {
+                    return;
+                }
+                let rate = total as f64 / elapsed.as_secs_f64().max(0.001);
                 bar.set_message(format!(
                     "{} {}/s",
-                    HumanBytes(self.bytes),
+                    HumanBytes(total),
                     HumanBytes(rate as u64)
                 ));
-            } else {
-                bar.inc(n);
             }
         }
     }
 
     /// Counts one more file done.
-    pub fn file_done(&mut self) {
+    pub fn file_done(&self) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
@@ -90,7 +103,7 @@ impl Progress {
 
     /// Bytes counted so far.
     pub fn total_bytes(&self) -> u64 {
-        self.bytes
+        self.bytes.load(Ordering::Relaxed)
     }
 
     /// Prints a line on stderr unless quiet, without breaking the bar.

@@ -1,7 +1,7 @@
 //! Talking to one repository on an Oxen server: requests, auth, and turning error answers into typed errors.
 
-use std::cell::Cell;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -105,7 +105,7 @@ pub struct Remote {
     /// Where a token for this host would be configured, for error hints.
     host_key: String,
     /// The batch route that worked last; starts with QUERY and falls back to POST once.
-    batch_route: Cell<BatchRoute>,
+    use_post: AtomicBool,
 }
 
 /// A non-success answer, sorted by what the caller can do about it.
@@ -177,7 +177,7 @@ impl Remote {
             read_timeout: options.read_timeout,
             verbose: options.verbose,
             host_key: endpoint.host_key.clone(),
-            batch_route: Cell::new(BatchRoute::Query),
+            use_post: AtomicBool::new(false),
         }
     }
 
@@ -269,7 +269,7 @@ impl Remote {
     /// Requests the files whose hashes are gzipped, one a line, in `gzipped_list`.
     pub fn batch(&self, gzipped_list: &[u8]) -> Result<BatchReply> {
         loop {
-            let route = self.batch_route.get();
+            let route = self.batch_route();
             let (method, url) = match route {
                 BatchRoute::Query => (
                     Method::from_bytes(b"QUERY").expect("QUERY is a valid method token"),
@@ -287,7 +287,7 @@ impl Remote {
             match self.refusal(response) {
                 Refusal::Missing(hashes, _) => return Ok(BatchReply::Missing(hashes)),
                 Refusal::NoSuchRoute(_) if route == BatchRoute::Query => {
-                    self.batch_route.set(BatchRoute::Post);
+                    self.use_post.store(true, Ordering::Relaxed);
                 }
                 Refusal::NoSuchRoute(message) => {
                     return Err(fail(
@@ -306,7 +306,11 @@ impl Remote {
 
     /// The batch route in use (after any fallback).
     pub fn batch_route(&self) -> BatchRoute {
-        self.batch_route.get()
+        if self.use_post.load(Ordering::Relaxed) {
+            BatchRoute::Post
+        } else {
+            BatchRoute::Query
+        }
     }
 
     fn reader(&self, body: Body) -> NetReader {

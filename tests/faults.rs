@@ -31,7 +31,8 @@ fn get(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> Run {
 }
 
 fn batch(sandbox: &Sandbox, server: &TestServer, args: &[&str], list: &str) -> Run {
-    let mut all = vec!["--host", server.url.as_str(), "batch", "ox/demo"];
+    // One job, so that the requests the server sees follow the list; parallel runs have tests of their own.
+    let mut all = vec!["--host", server.url.as_str(), "batch", "ox/demo", "-j", "1"];
     all.extend_from_slice(args);
     sandbox.run_with_stdin(&all, list.as_bytes())
 }
@@ -710,4 +711,71 @@ fn a_closed_stdout_pipe_ends_quietly() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn parallel_jobs_split_the_list_and_write_everything() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let all = vec![
+        "--host",
+        server.url.as_str(),
+        "batch",
+        "ox/demo",
+        "-C",
+        "out",
+    ];
+    sandbox
+        .run_with_stdin(&all, with_paths().as_bytes())
+        .expect_code(0)
+        .expect_stderr("8 fetched, 0 skipped, 0 missing, 0 failed");
+    for line in with_paths().lines() {
+        let (_, path) = line.split_once(' ').unwrap();
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(path)
+        );
+    }
+    // The default four jobs: four requests of two files each, together the whole list once.
+    let mut requested: Vec<Vec<String>> =
+        server.requests().iter().map(|r| r.batch_hashes()).collect();
+    assert!(
+        requested.iter().all(|hashes| hashes.len() == 2),
+        "{requested:?}"
+    );
+    let mut all_hashes: Vec<String> = requested.drain(..).flatten().collect();
+    all_hashes.sort();
+    let mut expected: Vec<String> = with_paths()
+        .lines()
+        .map(|l| l[..l.find(' ').unwrap()].to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(all_hashes, expected);
+}
+
+#[test]
+fn parallel_jobs_resume_after_a_cut() {
+    let (files, list) = big_list();
+    let server = TestServer::with(Config {
+        extra_blobs: vec![files[2].1.clone()],
+        faults: vec![Fault::Cut(100_000), Fault::Cut(50)],
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let all = vec![
+        "--host",
+        server.url.as_str(),
+        "batch",
+        "ox/demo",
+        "--jobs",
+        "2",
+    ];
+    sandbox
+        .run_with_stdin(&all, list.as_bytes())
+        .expect_code(0)
+        .expect_stderr("retry 1 of 5");
+    for (path, bytes) in &files {
+        assert_eq!(&std::fs::read(sandbox.join(path)).unwrap(), bytes, "{path}");
+    }
+    assert!(temp_files(sandbox.path()).is_empty());
 }

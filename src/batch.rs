@@ -13,7 +13,7 @@ use flate2::write::GzEncoder;
 
 use crate::Ui;
 use crate::cli::{BatchArgs, SkipExisting};
-use crate::error::{Kind, KindContext, fail, kind_of};
+use crate::error::{Kind, KindContext, fail, is_server_wide, kind_of};
 use crate::fsio::copy_published;
 use crate::hashes::{self, Wanted};
 use crate::progress::Progress;
@@ -147,10 +147,11 @@ fn worker(
 
 /// Errors that every further request would meet too, so the rest of the list is not tried.
 fn fatal_for_all(err: &anyhow::Error) -> bool {
-    matches!(
-        kind_of(err),
-        Kind::Auth | Kind::NotFound | Kind::Usage | Kind::Other
-    )
+    is_server_wide(err)
+        || matches!(
+            kind_of(err),
+            Kind::Auth | Kind::NotFound | Kind::Usage | Kind::Other
+        )
 }
 
 /// Fetches one request's worth of files, resuming after broken streams with only the files not yet
@@ -227,6 +228,10 @@ fn already_present(w: &Wanted, out: &Path, how: SkipExisting) -> Result<bool> {
     }
     let paths: Vec<PathBuf> = w.destinations.iter().map(|d| out.join(d)).collect();
     let good: Vec<bool> = paths.iter().map(|path| holds(path, w, how)).collect();
+    // Only a file whose hash was checked may be copied to the other destinations.
+    if how != SkipExisting::Hash {
+        return Ok(good.iter().all(|&ok| ok));
+    }
     let Some(source) = good.iter().position(|&ok| ok) else {
         return Ok(false);
     };

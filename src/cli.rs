@@ -154,7 +154,7 @@ pub struct BatchArgs {
     pub output_dir: PathBuf,
 
     /// Hashes per request: a failed request costs at most this many files.
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_size: u32,
 
     /// Requests to run at once (each its own stream, decoded on its own thread).

@@ -59,8 +59,15 @@ pub fn parse(text: &str) -> Result<Endpoint> {
     Ok(Endpoint {
         base: format!("{scheme}://{authority}{prefix}"),
         host_key,
-        insecure_remote: scheme == "http" && !local && !host.starts_with("127."),
+        insecure_remote: scheme == "http" && !local && !is_loopback_ip(&host),
     })
+}
+
+/// Whether `host` is a literal loopback address (127.0.0.0/8 or ::1), not merely a name that looks like one.
+fn is_loopback_ip(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Splits `host[:port]`, keeping IPv6 brackets; `None` when the port is not a number.
@@ -160,6 +167,8 @@ mod tests {
         assert!(parse("http://example.com").unwrap().insecure_remote);
         assert!(!parse("localhost:3000").unwrap().insecure_remote);
         assert!(!parse("example.com").unwrap().insecure_remote);
+        assert!(!parse("http://127.0.0.2:8080").unwrap().insecure_remote);
+        assert!(parse("http://127.example.invalid").unwrap().insecure_remote);
     }
 
     #[test]

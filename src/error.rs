@@ -66,6 +66,8 @@ pub struct Failure {
     message: String,
     /// `Some` when trying again may succeed, with the server's requested wait if it named one.
     transient: Option<Option<Duration>>,
+    /// The server itself could not be reached: every other request would fail the same way.
+    server_wide: bool,
 }
 
 impl fmt::Display for Failure {
@@ -82,7 +84,25 @@ pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
         kind,
         message: message.into(),
         transient: None,
+        server_wide: false,
     })
+}
+
+/// Builds a network error for a server that could not be reached at all (retryable or not).
+pub fn unreachable(message: impl Into<String>, retryable: bool) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        kind: Kind::Network,
+        message: message.into(),
+        transient: retryable.then_some(None),
+        server_wide: true,
+    })
+}
+
+/// Whether the error means the server could not be reached at all.
+pub fn is_server_wide(err: &anyhow::Error) -> bool {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Failure>())
+        .is_some_and(|failure| failure.server_wide)
 }
 
 /// Builds an error that may go away when tried again, after `retry_after` if the server asked for a wait.
@@ -95,6 +115,7 @@ pub fn transient(
         kind,
         message: message.into(),
         transient: Some(retry_after),
+        server_wide: false,
     })
 }
 

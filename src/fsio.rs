@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -30,14 +31,23 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Removes every temp file this process has open and exits with `code`, for signal handlers.
+/// Removes every temp file this process has open, says `message` on stderr if it can, and exits with
+/// `code`; for signal handlers.
 ///
-/// The lock is held until the process is gone, so no temp file can be created unrecorded meanwhile.
-pub fn remove_temp_files_and_exit(code: i32) -> ! {
+/// The lock is held until the process is gone, so no temp file can be created unrecorded meanwhile. The
+/// message is written from another thread and given a moment only: stderr may be a closed or full pipe,
+/// or locked by a thread blocked writing to it, and none of that may keep the process alive.
+pub fn remove_temp_files_and_exit(code: i32, message: String) -> ! {
     let live = lock(&LIVE);
     for path in live.iter() {
         let _ = std::fs::remove_file(path);
     }
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = writeln!(std::io::stderr(), "{message}");
+        let _ = done.send(());
+    });
+    let _ = wait.recv_timeout(Duration::from_millis(200));
     std::process::exit(code)
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::Ui;
 use crate::cli::GetArgs;
-use crate::error::{Kind, fail, kind_of, transient};
+use crate::error::{Kind, fail, is_server_wide, kind_of, retry_hint, transient};
 use crate::fsio::PendingFile;
 use crate::progress::Progress;
 use crate::remote::{Download, Meta, Remote};
@@ -63,7 +63,9 @@ fn expected_content(
             Ok(meta) => return Ok(Some(meta)),
             Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
             // The download itself would fail the same way, with a better message.
-            Err(err) if matches!(kind_of(&err), Kind::Auth | Kind::NotFound) => {
+            Err(err)
+                if is_server_wide(&err) || matches!(kind_of(&err), Kind::Auth | Kind::NotFound) =>
+            {
                 return Err(err).with_context(|| {
                     format!("cannot download {} from {}", args.resource, args.repo)
                 });
@@ -108,10 +110,15 @@ fn save(
     match target {
         Target::Stdout => {
             let mut stdout = std::io::stdout().lock();
-            let copied = copier.copy(&mut body, &mut stdout, "stdout", &mut on_bytes)?;
+            let mut sent = 0u64;
+            let copied = copier.copy(&mut body, &mut stdout, "stdout", &mut |n| {
+                sent += n;
+                on_bytes(n)
+            });
+            let copied = copied.map_err(|err| final_once_sent(err, sent))?;
             stdout.flush().map_err(|err| write_failure(err, "stdout"))?;
             // Bytes on stdout cannot be taken back; a failed check still fails the run.
-            check(copied, download.length, expected)?;
+            check(copied, download.length, expected).map_err(|err| final_once_sent(err, sent))?;
             Ok(("stdout".to_string(), copied))
         }
         Target::File(path) => {
@@ -124,6 +131,20 @@ fn save(
             Ok((shown, copied))
         }
     }
+}
+
+/// Bytes on stdout cannot be taken back, so once some went out a broken download is not retried
+/// (a retry would repeat them).
+fn final_once_sent(err: anyhow::Error, sent: u64) -> anyhow::Error {
+    if sent == 0 || retry_hint(&err).is_none() {
+        return err;
+    }
+    fail(
+        kind_of(&err),
+        format!(
+            "{err:#}; {sent} bytes had already gone to stdout, so the download was not retried"
+        ),
+    )
 }
 
 /// A short body may be completed by trying again; bytes that contradict the metadata are final.

@@ -14,8 +14,8 @@ pub fn install() {
             } else {
                 "SIGTERM"
             };
-            eprintln!("oxdl: interrupted by {name}; unfinished files removed");
-            crate::fsio::remove_temp_files_and_exit(128 + signal);
+            let message = format!("oxdl: interrupted by {name}; unfinished files removed");
+            crate::fsio::remove_temp_files_and_exit(128 + signal, message);
         }
     });
 }

@@ -12,11 +12,12 @@ use ureq::{Agent, Body, BodyReader};
 
 use crate::cli::RepoName;
 use crate::endpoint::{Endpoint, encode_path, encode_segment};
-use crate::error::{Kind, fail, transient};
+use crate::error::{Kind, fail, transient, unreachable};
 use crate::retry::parse_retry_after;
 
-/// How much of an error answer is read: enough for any real message, bounded against hostile servers.
-const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+/// How much of an error answer is read: enough for the longest real one (a `version_blobs_missing`
+/// listing about 70 bytes per missing hash, for the largest `--batch-size`), bounded against hostile servers.
+const ERROR_BODY_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// The two routes a batch download can take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,11 +159,14 @@ impl Remote {
             .allow_non_standard_methods(true)
             // The server holds User-Agents containing "oxen" to the official client's version scheme.
             .user_agent(concat!("oxdl/", env!("CARGO_PKG_VERSION")))
+            .timeout_resolve(options.connect_timeout)
             .timeout_connect(options.connect_timeout)
+            .timeout_per_write(options.read_timeout)
             // An idle timeout, restarted by every read: a big file is never cut off for being big.
             .timeout_per_read(options.read_timeout)
-            // The token follows a redirect only to the same host over https, never elsewhere.
-            .redirect_auth_headers(RedirectAuthHeaders::SameHost)
+            // The token never follows a redirect: ureq's same-host rule ignores the port, and tokens are
+            // filed per host and port.
+            .redirect_auth_headers(RedirectAuthHeaders::Never)
             .build();
         Remote {
             agent: config.into(),
@@ -366,11 +370,10 @@ impl Remote {
             | ureq::Error::RequireHttpsOnly(_)
             | ureq::Error::InvalidProxyUrl
             | ureq::Error::TooManyRedirects
-            | ureq::Error::RedirectFailed => fail(
-                Kind::Network,
-                format!("{message}; check --host and your network"),
-            ),
-            _ => transient(Kind::Network, message, None),
+            | ureq::Error::RedirectFailed => {
+                unreachable(format!("{message}; check --host and your network"), false)
+            }
+            _ => unreachable(message, true),
         }
     }
 
@@ -410,6 +413,13 @@ impl Remote {
             405 | 501 => Refusal::NoSuchRoute(message),
             404 => Refusal::Failed(fail(Kind::NotFound, message)),
             401 | 403 => Refusal::Failed(fail(Kind::Auth, self.auth_message(&message))),
+            // The file's content is gone from the server's store: asking again will not bring it back.
+            500 if detail.and_then(|d| d.kind.as_deref()) == Some("version_blob_missing") => {
+                Refusal::Failed(fail(
+                    Kind::NotFound,
+                    format!("the server lacks the file's content: {message}"),
+                ))
+            }
             408 | 429 | 500..=599 => Refusal::Failed(transient(
                 Kind::Network,
                 format!("the server answered: {message}"),

@@ -80,14 +80,21 @@ pub fn write_failure(err: std::io::Error, dest: &str) -> anyhow::Error {
     fail(Kind::Other, format!("cannot write {dest}: {err}"))
 }
 
-/// A failed read from the network: a stall is a network failure, anything else a truncated stream.
-/// Both may succeed when tried again.
+/// A failed read from the network. A stall is a network failure and a broken connection a truncated
+/// stream, both worth trying again; malformed data (a bad gzip header, a tar checksum) would come the
+/// same way again, so it is final.
 pub fn read_failure(err: std::io::Error, context: &str) -> anyhow::Error {
-    let kind = match err.kind() {
-        ErrorKind::TimedOut | ErrorKind::WouldBlock => Kind::Network,
-        _ => Kind::Integrity,
-    };
-    transient(kind, format!("{context}: {err}"), None)
+    let message = format!("{context}: {err}");
+    match err.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => transient(Kind::Network, message, None),
+        ErrorKind::UnexpectedEof
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::NotConnected
+        | ErrorKind::BrokenPipe
+        | ErrorKind::Interrupted => transient(Kind::Integrity, message, None),
+        _ => fail(Kind::Integrity, message),
+    }
 }
 
 /// The XXH3-128 of a local file's content.

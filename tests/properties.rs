@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::io::Write;
 use std::path::{Component, Path};
 
 use oxdl::hashes::{self, Wanted};
@@ -87,7 +88,17 @@ where
     if let Err(err) = result {
         panic!("property {name} failed: {err}");
     }
-    eprintln!("property {name}: {} cases ran", ran.get());
+    let line = format!("property {name}: {} cases ran", ran.get());
+    eprintln!("{line}");
+    // cargo test hides a passing test's output; CI prints this file instead (see .ci/run).
+    let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("property-cases.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(report)
+    {
+        let _ = writeln!(file, "{line}");
+    }
     assert!(
         ran.get() >= CASES as usize,
         "{name}: only {} cases ran",

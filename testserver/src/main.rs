@@ -37,6 +37,10 @@ struct Args {
     /// Replay batch answers from this directory when the same list is asked again.
     #[arg(long, value_name = "DIR")]
     archive_cache: Option<PathBuf>,
+
+    /// Write the repository's `HASH PATH` lines (the list `oxdl batch` reads) to this file.
+    #[arg(long, value_name = "FILE")]
+    write_list: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -52,6 +56,13 @@ fn main() -> Result<()> {
             .map(|(c, _)| c)
             .unwrap_or_default(),
     );
+    if let Some(path) = &args.write_list {
+        let lines: String = listing
+            .iter()
+            .map(|(hash, p)| format!("{hash} {p}\n"))
+            .collect();
+        std::fs::write(path, lines).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let config = Config {
         token: args.token,
         gzip_level: args.gzip_level,

@@ -110,22 +110,29 @@ impl PendingFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let created = CreatedDirs::create(dir)?;
+        // A directory seen before in this run exists already (it was made or swept then), which saves
+        // a few system calls for each of many files in one directory.
+        let seen = lock(&SWEPT).contains(dir);
+        let mut created = if seen {
+            CreatedDirs::none()
+        } else {
+            CreatedDirs::create(dir)?
+        };
         sweep_stale(dir);
-        let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(TEMP_SUFFIX);
-        // Published files get the usual 0666-minus-umask mode, not the temp file's private 0600.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        // Creation and registration happen under one lock: see `remove_temp_files_and_exit`.
-        let mut live = lock(&LIVE);
-        let temp = builder.tempfile_in(dir).kind_context(
+        let mut temp = create_temp(dir);
+        if seen
+            && temp
+                .as_ref()
+                .is_err_and(|err| err.kind() == std::io::ErrorKind::NotFound)
+        {
+            // Removed meanwhile (say, by a failed file that had made it): make it again.
+            created = CreatedDirs::create(dir)?;
+            temp = create_temp(dir);
+        }
+        let temp = temp.kind_context(
             Kind::Other,
             format_args!("cannot create a file in {}", dir.display()),
         )?;
-        live.insert(temp.path().to_path_buf());
-        drop(live);
         let live = LiveGuard(temp.path().to_path_buf());
         Ok(PendingFile {
             temp,
@@ -162,6 +169,22 @@ impl PendingFile {
     }
 }
 
+/// Creates a temp file in `dir` and records it in [`LIVE`]; both under one lock, so that a signal
+/// handler (see `remove_temp_files_and_exit`) never misses a temp file.
+fn create_temp(dir: &Path) -> std::io::Result<NamedTempFile> {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| format!("{TEMP_PREFIX}{}-", std::process::id()));
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(TEMP_SUFFIX);
+    // Published files get the usual 0666-minus-umask mode, not the temp file's private 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut live = lock(&LIVE);
+    let temp = builder.tempfile_in(dir)?;
+    live.insert(temp.path().to_path_buf());
+    Ok(temp)
+}
+
 /// Directories created for a file, removed again (when still empty) if the file is never published.
 struct CreatedDirs {
     /// Deepest first.
@@ -170,6 +193,13 @@ struct CreatedDirs {
 }
 
 impl CreatedDirs {
+    fn none() -> Self {
+        CreatedDirs {
+            dirs: Vec::new(),
+            keep: true,
+        }
+    }
+
     fn create(dir: &Path) -> Result<Self> {
         let dirs: Vec<PathBuf> = dir
             .ancestors()

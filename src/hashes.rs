@@ -43,11 +43,8 @@ pub fn normalise(text: &str) -> Result<(String, u128), String> {
 /// Reads a hash list from `input` (named `source` in errors); fails on the first bad line, naming it.
 pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
     let mut wanted: Vec<Wanted> = Vec::new();
-    let mut index_of: HashMap<String, usize> = HashMap::new();
-    // Which line claimed each destination, so two different hashes cannot share one file.
-    let mut claimed: HashMap<PathBuf, (String, usize)> = HashMap::new();
-    // Which line first needed each directory, so no file is expected where a directory must be.
-    let mut directories: HashMap<PathBuf, usize> = HashMap::new();
+    let mut index_of: HashMap<u128, usize> = HashMap::new();
+    let mut claims = Claims::default();
     let mut input = input;
     let mut buf = Vec::new();
     for number in 1.. {
@@ -74,56 +71,110 @@ pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
             None => (line, None),
         };
         let (hash, value) = normalise(hash_text).map_err(bad)?;
-        let destination = match path_text {
-            Some(path) => relative_destination(path).map_err(bad)?,
-            None => PathBuf::from(&hash),
-        };
-        if let Some(line) = directories.get(&destination) {
-            return Err(bad(format!(
-                "'{}' is a directory for line {line}, so it cannot be a file",
-                destination.display()
-            )));
+        let path = path_text
+            .map(relative_destination)
+            .transpose()
+            .map_err(bad)?;
+        if !claims.claim(value, path.as_deref(), number).map_err(bad)? {
+            continue;
         }
-        for dir in destination
-            .ancestors()
-            .skip(1)
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            if let Some((_, line)) = claimed.get(dir) {
-                return Err(bad(format!(
-                    "'{}' needs '{}' as a directory, but line {line} makes it a file",
-                    destination.display(),
-                    dir.display()
-                )));
-            }
-            directories.entry(dir.to_path_buf()).or_insert(number);
-        }
-        match claimed.entry(destination.clone()) {
-            Entry::Occupied(owner) if owner.get().0 != hash => {
-                return Err(bad(format!(
-                    "'{}' is already the destination of line {}",
-                    destination.display(),
-                    owner.get().1
-                )));
-            }
-            Entry::Occupied(_) => continue,
-            Entry::Vacant(slot) => {
-                slot.insert((hash.clone(), number));
-            }
-        }
-        match index_of.entry(hash) {
+        let destination = path.unwrap_or_else(|| PathBuf::from(&hash));
+        match index_of.entry(value) {
             Entry::Occupied(at) => wanted[*at.get()].destinations.push(destination),
             Entry::Vacant(slot) => {
+                slot.insert(wanted.len());
                 wanted.push(Wanted {
-                    hash: slot.key().clone(),
+                    hash,
                     value,
                     destinations: vec![destination],
                 });
-                slot.insert(wanted.len() - 1);
             }
         }
     }
     Ok(wanted)
+}
+
+/// The destinations claimed so far, so that two different hashes never share a file and no file stands
+/// where a directory is needed. Kept lean: a list may hold millions of lines.
+#[derive(Default)]
+struct Claims {
+    /// Explicit PATH destinations: the hash and the line that claimed each.
+    files: HashMap<PathBuf, (u128, usize)>,
+    /// Hashes written under their own name (no PATH): the line that asked.
+    by_hash: HashMap<u128, usize>,
+    /// Directories that explicit paths need: the first line that needed each.
+    directories: HashMap<PathBuf, usize>,
+}
+
+impl Claims {
+    /// The hash and line that made `path` a file, if any.
+    fn file_owner(&self, path: &Path) -> Option<(u128, usize)> {
+        if let Some(&owner) = self.files.get(path) {
+            return Some(owner);
+        }
+        // A hash in the server's form may be the name some hash-only line writes to.
+        let text = path.to_str()?;
+        let (canonical, value) = normalise(text).ok()?;
+        if canonical != text {
+            return None;
+        }
+        self.by_hash.get(&value).map(|&line| (value, line))
+    }
+
+    /// Claims a destination for `value` (its own name when `path` is None); false when that hash
+    /// already has it, an error naming the earlier line when another file or a directory does.
+    fn claim(&mut self, value: u128, path: Option<&Path>, line: usize) -> Result<bool, String> {
+        let Some(path) = path else {
+            if self.by_hash.contains_key(&value) {
+                return Ok(false);
+            }
+            if !self.files.is_empty() || !self.directories.is_empty() {
+                let own = PathBuf::from(format!("{value:x}"));
+                self.check_free(&own, value)?;
+            }
+            self.by_hash.insert(value, line);
+            return Ok(true);
+        };
+        match self.file_owner(path) {
+            Some((owner, _)) if owner == value => return Ok(false),
+            _ => self.check_free(path, value)?,
+        }
+        let parents = path
+            .ancestors()
+            .skip(1)
+            .filter(|d| !d.as_os_str().is_empty());
+        for dir in parents.clone() {
+            if let Some((_, first)) = self.file_owner(dir) {
+                return Err(format!(
+                    "'{}' needs '{}' as a directory, but line {first} makes it a file",
+                    path.display(),
+                    dir.display()
+                ));
+            }
+        }
+        for dir in parents {
+            self.directories.entry(dir.to_path_buf()).or_insert(line);
+        }
+        self.files.insert(path.to_path_buf(), (value, line));
+        Ok(true)
+    }
+
+    /// Fails when `path` is already another hash's file or a needed directory.
+    fn check_free(&self, path: &Path, value: u128) -> Result<(), String> {
+        if let Some(first) = self.directories.get(path) {
+            return Err(format!(
+                "'{}' is a directory for line {first}, so it cannot be a file",
+                path.display()
+            ));
+        }
+        match self.file_owner(path) {
+            Some((owner, first)) if owner != value => Err(format!(
+                "'{}' is already the destination of line {first}",
+                path.display()
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Checks that `path` stays inside the output directory and returns it without `.` parts.
@@ -230,6 +281,22 @@ mod tests {
                 "line 2: 'a/b' is a directory for line 1",
             ),
             ("abc a\0b\n", "line 1: path 'a\\0b' contains a NUL byte"),
+            (
+                "abd abc\nabc\n",
+                "line 2: 'abc' is already the destination of line 1",
+            ),
+            (
+                "abc\nabd abc\n",
+                "line 2: 'abc' is already the destination of line 1",
+            ),
+            (
+                "abc\nabd abc/x\n",
+                "line 2: 'abc/x' needs 'abc' as a directory, but line 1 makes it a file",
+            ),
+            (
+                "abd abc/x\nabc\n",
+                "line 2: 'abc' is a directory for line 1",
+            ),
         ];
         for (text, expected) in cases {
             let err = format!("{:#}", parse_text(text).unwrap_err());

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# oxdl's benchmark: oxdl against `curl | tar` (batch) and `curl -o` (get), side by side, on one loopback
+# oxdl-testserver per data set. Prints a table of medians and writes it to bench/RESULTS.md.
+#
+#   bench/run.sh [RUNS]          RUNS timed runs of every command (default 5), after one warm-up each
+#
+# Environment: BENCH_DIR (data and outputs; default /tmp/oxdl-bench, needs about 6 GiB free),
+# JOBS (oxdl --jobs for the parallel rows; default 4).
+#
+# The server keeps each batch answer it has sent (--archive-cache) and replays it, so the timed runs measure
+# the clients, not the server's gzip; the warm-up run of each command fills that cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${1:-5}
+WORK=${BENCH_DIR:-/tmp/oxdl-bench}
+JOBS=${JOBS:-4}
+
+for tool in curl tar gzip /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }
+done
+
+cargo build --release --locked -p oxdl -p oxdl-testserver
+BIN=$ROOT/target/release
+mkdir -p "$WORK"
+
+# Data sets, generated once: deterministic, compressible about 2:1 like tabular data.
+for kind in small large one; do
+    if [ ! -e "$WORK/data-$kind.done" ]; then
+        echo "bench: generating the $kind data set" >&2
+        rm -rf "$WORK/data-$kind"
+        "$BIN/oxdl-benchdata" "$kind" "$WORK/data-$kind"
+        touch "$WORK/data-$kind.done"
+    fi
+done
+
+PIDS=()
+cleanup() { [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true; }
+trap cleanup EXIT
+
+# Starts a server for a data set; sets URL_<kind>, writes the list files.
+start_server() {
+    local kind=$1
+    rm -f "$WORK/url-$kind"
+    "$BIN/oxdl-testserver" "$WORK/data-$kind" --archive-cache "$WORK/cache-$kind" \
+        --write-list "$WORK/list-$kind.txt" >"$WORK/url-$kind" 2>"$WORK/server-$kind.log" &
+    PIDS+=($!)
+    for _ in $(seq 600); do
+        [ -s "$WORK/url-$kind" ] && break
+        sleep 0.1
+    done
+    [ -s "$WORK/url-$kind" ] || { echo "bench: the $kind server did not start" >&2; exit 1; }
+    cut -d' ' -f1 "$WORK/list-$kind.txt" >"$WORK/hashes-$kind.txt"
+    gzip -c "$WORK/hashes-$kind.txt" >"$WORK/hashes-$kind.gz"
+}
+for kind in small large one; do start_server "$kind"; done
+url() { head -n1 "$WORK/url-$1"; }
+
+RESULTS=$WORK/results.txt
+: >"$RESULTS"
+OUT=$WORK/out
+
+# run_once LABEL BYTES TIMED COMMAND...: one run into a fresh $OUT, recorded when TIMED is 1.
+run_once() {
+    local label=$1 bytes=$2 timed=$3
+    shift 3
+    rm -rf "$OUT" && mkdir -p "$OUT" && sync && sleep 1
+    if ! /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/last.err"; then
+        echo "bench: $label failed:" >&2
+        cat "$WORK/last.err" >&2
+        exit 1
+    fi
+    [ "$timed" -eq 1 ] || return 0
+    read -r secs kib <"$WORK/time.txt"
+    echo "$label $bytes $secs $kib" >>"$RESULTS"
+    echo "bench: $label: ${secs}s, $((kib / 1024)) MiB" >&2
+}
+
+size_of() { du -sb --exclude='.*' "$WORK/data-$1" | cut -f1; }
+SMALL=$(size_of small)
+LARGE=$(size_of large)
+ONE=$(size_of one)
+OXDL=("$BIN/oxdl" -q)
+
+# The baseline batch download of a data set: the request body as the server wants it, piped into tar.
+curl_tar() {
+    echo "curl -sS -X QUERY --data-binary @'$WORK/hashes-$1.gz' '$(url "$1")/api/repos/ox/demo/versions' | tar -xzf - -C '$OUT'"
+}
+
+# case NAME BYTES: runs the commands defined in CMD_<tool> for that case, interleaved run by run so that
+# the machine's state (page cache, journal) treats every tool alike; the first round is a warm-up.
+run_case() {
+    local name=$1 bytes=$2
+    shift 2
+    for round in $(seq 0 "$RUNS"); do
+        for tool in "$@"; do
+            local -n cmd="CMD_${name}_${tool//-/_}"
+            run_once "$name/$tool" "$bytes" "$((round > 0 ? 1 : 0))" "${cmd[@]}"
+        done
+    done
+}
+
+CMD_small_curl_tar=(sh -c "$(curl_tar small)")
+CMD_small_oxdl_j1=("${OXDL[@]}" --host "$(url small)" batch ox/demo "$WORK/hashes-small.txt" -C "$OUT" -j 1)
+CMD_small_oxdl_jN=("${OXDL[@]}" --host "$(url small)" batch ox/demo "$WORK/hashes-small.txt" -C "$OUT" -j "$JOBS")
+CMD_large_curl_tar=(sh -c "$(curl_tar large)")
+CMD_large_oxdl_j1=("${OXDL[@]}" --host "$(url large)" batch ox/demo "$WORK/hashes-large.txt" -C "$OUT" -j 1)
+CMD_large_oxdl_jN=("${OXDL[@]}" --host "$(url large)" batch ox/demo "$WORK/hashes-large.txt" -C "$OUT" -j "$JOBS")
+CMD_get_curl_o=(curl -sS -o "$OUT/table.csv" "$(url one)/api/repos/ox/demo/versions/main/table.csv")
+CMD_get_oxdl=("${OXDL[@]}" --host "$(url one)" get ox/demo main/table.csv -o "$OUT/table.csv")
+
+run_case small "$SMALL" curl-tar oxdl-j1 oxdl-jN
+run_case large "$LARGE" curl-tar oxdl-j1 oxdl-jN
+run_case get "$ONE" curl-o oxdl
+
+# The hash-list path: a million hashes on stdin, parsed, validated and sent (the server has none of them,
+# so each request of 10,000 comes back as a list of missing hashes). Linear work shows as seconds, not minutes.
+seq 1000000 | awk '{ printf "7f3a9c0e5b2d4f6819ab0c3d%08x\n", $1 }' >"$WORK/million.txt"
+measure_million() {
+    rm -rf "$OUT" && mkdir -p "$OUT"
+    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" sh -c \
+        "'$BIN/oxdl' -q --host '$(url small)' batch ox/demo -C '$OUT' --batch-size 10000 < '$WORK/million.txt' 2>/dev/null; test \$? -eq 5"
+    read -r secs kib <"$WORK/time.txt"
+    echo "hashlist/oxdl-1M 0 $secs $kib" >>"$RESULTS"
+}
+for _ in $(seq "$RUNS"); do measure_million; done
+
+# The table: medians per label, ratio of each oxdl row to the baseline of its case.
+TABLE=$(awk '
+    { key = $1; bytes[key] = $2; n[key]++; secs[key, n[key]] = $3; kib[key, n[key]] = $4; if (!(key in seen)) { seen[key] = 1; order[++count] = key } }
+    function median(arr, key, m,    i, j, t, v) {
+        for (i = 1; i <= m; i++) v[i] = arr[key, i]
+        for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+    }
+    END {
+        print "| case | tool | median wall (s) | throughput (MB/s) | peak RSS (MiB) | ratio oxdl/baseline |"
+        print "|---|---|---:|---:|---:|---:|"
+        for (i = 1; i <= count; i++) {
+            key = order[i]; split(key, part, "/")
+            s = median(secs, key, n[key]); r = median(kib, key, n[key]) / 1024
+            if (part[2] ~ /^curl/) base[part[1]] = s
+            mbs = (bytes[key] > 0 && s > 0) ? sprintf("%.0f", bytes[key] / s / 1e6) : "-"
+            ratio = (part[2] ~ /^oxdl/ && (part[1] in base)) ? sprintf("%.2f", s / base[part[1]]) : "-"
+            tool = part[2]; sub(/-jN$/, "-j" jobs, tool); sub(/^curl-tar$/, "curl \\| tar", tool); sub(/^curl-o$/, "curl -o", tool)
+            printf "| %s | %s | %.2f | %s | %.1f | %s |\n", part[1], tool, s, mbs, r, ratio
+        }
+    }' jobs="$JOBS" "$RESULTS")
+echo "$TABLE"
+
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+{
+    echo "# Benchmark results"
+    echo
+    echo "Produced by \`bench/run.sh $RUNS\` on $(date -u +%Y-%m-%d): $(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB memory,"
+    echo "$(uname -sr). Median of $RUNS timed runs after one warm-up; oxdl built with \`--release\`; the server"
+    echo "(\`oxdl-testserver\`, same machine, loopback) replays cached batch answers so its own gzip is not timed."
+    echo "Baselines: \`curl -sS -X QUERY --data-binary @hashes.gz URL | tar -xzf - -C DIR\` ($(curl --version | head -n1 | cut -d' ' -f1-2), $(tar --version | head -n1)) and \`curl -sS -o FILE URL\`."
+    echo "oxdl verifies every byte (XXH3-128) and writes every file atomically; the baselines verify nothing."
+    echo
+    echo "Data: small = 4,000 files of 4–64 KiB ($((SMALL / 1000000)) MB); large = 8 files of 128 MiB; get = one 1 GiB file; all compressible about 2:1."
+    echo "hashlist = 1,000,000 hashes on stdin, parsed, validated and sent in requests of 10,000 (all reported missing by the server)."
+    echo
+    echo "$TABLE"
+} >"$ROOT/bench/RESULTS.md"
+echo "bench: wrote bench/RESULTS.md" >&2

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use support::server::{
     BatchRoutes, Config, end_of_archive, fixtures, gzip, hash_of, raw_entry, tar_of,
 };
-use support::{Run, Sandbox, TestServer, repo_file};
+use support::{Sandbox, TestServer, batch, repo_file};
 
 /// The captured list: 8 files of the repository at `main`.
 fn hashes_txt() -> String {
@@ -28,13 +28,6 @@ fn listed() -> Vec<(String, String)> {
             (hash.to_string(), path.to_string())
         })
         .collect()
-}
-
-fn batch(sandbox: &Sandbox, server: &TestServer, args: &[&str], stdin: &str) -> Run {
-    // One job, so that the requests the server sees follow the list; parallel runs have tests of their own.
-    let mut all = vec!["--host", server.url.as_str(), "batch", "ox/demo", "-j", "1"];
-    all.extend_from_slice(args);
-    sandbox.run_with_stdin(&all, stdin.as_bytes())
 }
 
 fn assert_no_temp_files(sandbox: &Sandbox) {

@@ -2,12 +2,11 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use support::server::{Config, Fault, MetaMode, fixture_body, hash_of};
-use support::{Run, Sandbox, TestServer, repo_file};
+use support::{Sandbox, TestServer, batch, get, repo_file, temp_files, wait_for_temp_file};
 
 fn server_with(faults: Vec<Fault>) -> TestServer {
     TestServer::with(Config {
@@ -24,37 +23,8 @@ fn status(status: u16, retry_after: Option<&str>, body: &str) -> Fault {
     }
 }
 
-fn get(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> Run {
-    let mut all = vec!["--host", server.url.as_str(), "get", "ox/demo"];
-    all.extend_from_slice(args);
-    sandbox.run(&all)
-}
-
-fn batch(sandbox: &Sandbox, server: &TestServer, args: &[&str], list: &str) -> Run {
-    // One job, so that the requests the server sees follow the list; parallel runs have tests of their own.
-    let mut all = vec!["--host", server.url.as_str(), "batch", "ox/demo", "-j", "1"];
-    all.extend_from_slice(args);
-    sandbox.run_with_stdin(&all, list.as_bytes())
-}
-
 fn with_paths() -> String {
     std::fs::read_to_string(support::server::fixtures().join("hashes-with-paths.txt")).unwrap()
-}
-
-fn temp_files(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(next) = stack.pop() {
-        for entry in std::fs::read_dir(next).unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_dir() {
-                stack.push(entry.path());
-            } else if name.starts_with(".oxdl-") {
-                found.push(name);
-            }
-        }
-    }
-    found
 }
 
 #[test]
@@ -538,11 +508,7 @@ fn start_stalled_download(sandbox: &Sandbox, server: &TestServer) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while temp_files(sandbox.path()).is_empty() {
-        assert!(Instant::now() < deadline, "no temp file appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_temp_file(sandbox.path());
     child
 }
 
@@ -883,11 +849,7 @@ fn a_signal_ends_the_run_even_when_stderr_is_closed() {
         .spawn()
         .unwrap();
     drop(child.stderr.take());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while temp_files(sandbox.path()).is_empty() {
-        assert!(Instant::now() < deadline, "no temp file appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_temp_file(sandbox.path());
     signal(&child, "TERM");
     let started = Instant::now();
     let status = child.wait().unwrap();
@@ -922,11 +884,7 @@ fn sigint_during_a_batch_removes_the_partial_files() {
         .spawn()
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), list.as_bytes()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while temp_files(sandbox.path()).is_empty() {
-        assert!(Instant::now() < deadline, "no temp file appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_temp_file(sandbox.path());
     signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));

@@ -3,13 +3,7 @@
 mod support;
 
 use support::server::{Config, FEATURE_COMMIT, MAIN_COMMIT, fixture_body};
-use support::{Sandbox, TestServer, repo_file};
-
-fn get(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> support::Run {
-    let mut all = vec!["--host", server.url.as_str(), "get", "ox/demo"];
-    all.extend_from_slice(args);
-    sandbox.run(&all)
-}
+use support::{Sandbox, TestServer, get, repo_file};
 
 #[test]
 fn get_to_file_by_default_name_reports_revision() {

@@ -136,3 +136,47 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
 pub fn repo_file(rel: &str) -> Vec<u8> {
     std::fs::read(server::fixtures().join("repo").join(rel)).unwrap()
 }
+
+/// `oxdl --host URL get ox/demo ARGS` against `server`.
+pub fn get(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> Run {
+    let mut all = vec!["--host", server.url.as_str(), "get", "ox/demo"];
+    all.extend_from_slice(args);
+    sandbox.run(&all)
+}
+
+/// `oxdl --host URL batch ox/demo -j 1 ARGS` against `server`, with `list` on stdin. One job, so that
+/// the requests the server sees follow the list; parallel runs have tests of their own.
+pub fn batch(sandbox: &Sandbox, server: &TestServer, args: &[&str], list: &str) -> Run {
+    let mut all = vec!["--host", server.url.as_str(), "batch", "ox/demo", "-j", "1"];
+    all.extend_from_slice(args);
+    sandbox.run_with_stdin(&all, list.as_bytes())
+}
+
+/// The names of oxdl's temp files anywhere below `dir`.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(next).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else if name.starts_with(".oxdl-") {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+/// Waits (up to 10 s) until a running oxdl has a temp file below `dir`.
+pub fn wait_for_temp_file(dir: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while temp_files(dir).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temp file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

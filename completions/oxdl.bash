@@ -41,7 +41,7 @@ _oxdl() {
 
     case "${cmd}" in
         oxdl)
-            opts="-q -v -h -V --host --token --config-dir --quiet --verbose --retries --connect-timeout --timeout --help --version get batch help"
+            opts="-q -v -h -V --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -56,6 +56,14 @@ _oxdl() {
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -79,7 +87,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__batch)
-            opts="-C -j -q -v -h -V --output-dir --batch-size --jobs --skip-existing --host --token --config-dir --quiet --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-C -j -q -v -h -V --output-dir --batch-size --jobs --skip-existing --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +129,14 @@ _oxdl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --retries)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -141,7 +157,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__get)
-            opts="-o -q -v -h -V --output --width --height --no-verify --host --token --config-dir --quiet --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-o -q -v -h -V --output --width --height --no-verify --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,6 +188,14 @@ _oxdl() {
                     return 0
                     ;;
                 --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

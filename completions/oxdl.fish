@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_oxdl_global_optspecs
-    string join \n host= token= config-dir= q/quiet v/verbose retries= connect-timeout= timeout= h/help V/version
+    string join \n host= token= config-dir= q/quiet progress= json checksums= v/verbose retries= connect-timeout= timeout= h/help V/version
 end
 
 function __fish_oxdl_needs_command
@@ -27,10 +27,16 @@ end
 complete -c oxdl -n "__fish_oxdl_needs_command" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_needs_command" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_needs_command" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_needs_command" -l progress -d 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none' -r -f -a "auto\t'A bar when stderr is a terminal, nothing otherwise'
+bar\t'Always a bar'
+plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
+none\t'Nothing'"
+complete -c oxdl -n "__fish_oxdl_needs_command" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
 complete -c oxdl -n "__fish_oxdl_needs_command" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_needs_command" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
 complete -c oxdl -n "__fish_oxdl_needs_command" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
 complete -c oxdl -n "__fish_oxdl_needs_command" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_needs_command" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_needs_command" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
 complete -c oxdl -n "__fish_oxdl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_needs_command" -s V -l version -d 'Print version'
@@ -43,11 +49,17 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l height -d 'Resize an i
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l progress -d 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none' -r -f -a "auto\t'A bar when stderr is a terminal, nothing otherwise'
+bar\t'Always a bar'
+plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
+none\t'Nothing'"
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l no-verify -d 'Skip checking the bytes against the content hash and size in the server\'s metadata'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s V -l version -d 'Print version'
@@ -60,10 +72,16 @@ never\t'Always fetch'"
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l progress -d 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none' -r -f -a "auto\t'A bar when stderr is a terminal, nothing otherwise'
+bar\t'Always a bar'
+plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
+none\t'Nothing'"
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s V -l version -d 'Print version'

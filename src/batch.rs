@@ -18,17 +18,19 @@ use crate::fsio::copy_published;
 use crate::hashes::{self, Wanted};
 use crate::progress::Progress;
 use crate::remote::{BatchReply, Remote};
-use crate::transfer::hash_file;
+use crate::report::{FileReport, Reporter, Status};
+use crate::transfer::{Copied, hash_file};
 use crate::unpack::{self, Observer};
 
 /// Downloads every file of the hash list into the output directory.
-pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui) -> Result<()> {
+pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     let wanted = read_list(args.hash_file.as_deref())?;
     let out = &args.output_dir;
-    let notes = Progress::plain(ui.quiet);
+    let notes = Progress::notes(&ui.display);
     if wanted.is_empty() {
         notes.note("oxdl: the hash list is empty; nothing to download");
-        return Ok(());
+        reporter.summary(Summary::default().to_json(0))?;
+        return reporter.finish();
     }
     std::fs::create_dir_all(out).kind_context(
         Kind::Other,
@@ -38,18 +40,19 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui) -> Result<()> {
     let mut summary = Summary::default();
     let mut to_fetch = Vec::new();
     for w in wanted {
-        if already_present(&w, out, args.skip_existing)? {
+        if already_present(&w, out, args.skip_existing, reporter)? {
             summary.skipped += 1;
         } else {
             to_fetch.push(w);
         }
     }
     let shared = Shared {
-        progress: Progress::for_files(ui.quiet, to_fetch.len() as u64),
+        progress: Progress::for_files(&ui.display, to_fetch.len() as u64),
         written: Mutex::new(HashSet::new()),
         missing: Mutex::new(Vec::new()),
-        failed: AtomicUsize::new(0),
+        failed: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
+        reporter,
     };
     // Requests of at most --batch-size files, and at least one per job so that short lists run in
     // parallel too.
@@ -66,18 +69,35 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui) -> Result<()> {
     });
     shared.progress.finish();
     summary.fetched = lock(&shared.written).len();
-    summary.failed = shared.failed.load(Ordering::SeqCst);
+    let failed = shared
+        .failed
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    summary.failed = failed.len();
     let missing = shared
         .missing
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     summary.missing = missing.len();
+    let unwritten = missing.iter().map(|w| (w, Status::Missing));
+    for (w, status) in unwritten.chain(failed.iter().map(|w| (w, Status::Failed))) {
+        for destination in &w.destinations {
+            reporter.file(FileReport {
+                hash: &w.hash,
+                path: destination,
+                bytes: None,
+                sha256: None,
+                status,
+            })?;
+        }
+    }
+    let bytes = shared.progress.total_bytes();
     notes.note(format!(
-        "{}; {} bytes written to {}",
-        summary,
-        shared.progress.total_bytes(),
+        "{summary}; {bytes} bytes written to {}",
         out.display()
     ));
+    reporter.summary(summary.to_json(bytes))?;
+    reporter.finish()?;
     // The list of missing hashes is the substance of the partial result, so it is printed even when quiet.
     for w in &missing {
         eprintln!("missing: {}", w.hash);
@@ -104,12 +124,13 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui) -> Result<()> {
 }
 
 /// State the workers share: what was written, missing or failed, and the first error.
-struct Shared {
+struct Shared<'a> {
     progress: Progress,
     written: Mutex<HashSet<String>>,
     missing: Mutex<Vec<Wanted>>,
-    failed: AtomicUsize,
+    failed: Mutex<Vec<Wanted>>,
     failure: Mutex<Option<anyhow::Error>>,
+    reporter: &'a Reporter,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -134,11 +155,11 @@ fn worker(
             return;
         };
         if lock(&shared.failure).as_ref().is_some_and(fatal_for_all) {
-            shared.failed.fetch_add(chunk.len(), Ordering::SeqCst);
+            lock(&shared.failed).extend(chunk.iter().cloned());
             continue;
         }
         if let Err((err, left)) = fetch_chunk(remote, chunk, out, ui, shared) {
-            shared.failed.fetch_add(left.len(), Ordering::SeqCst);
+            lock(&shared.failed).extend(left);
             shared.progress.note(format!("oxdl: error: {err:#}"));
             lock(&shared.failure).get_or_insert(err);
         }
@@ -171,7 +192,8 @@ fn fetch_chunk(
         let result = gzip_list(&remaining).and_then(|body| remote.batch(&body));
         let result = match result {
             Ok(BatchReply::Archive(reader)) => {
-                unpack::unpack(reader, &remaining, out, &mut observer)
+                let sha256 = shared.reporter.wants_sha256();
+                unpack::unpack(reader, &remaining, out, sha256, &mut observer)
             }
             Ok(BatchReply::Missing(hashes)) => {
                 let reported: HashSet<String> = hashes.into_iter().collect();
@@ -220,41 +242,60 @@ fn fetch_chunk(
     Ok(())
 }
 
-/// Whether every destination of `w` already holds its content, by the chosen check. When only some do,
-/// the others are filled by copying locally.
-fn already_present(w: &Wanted, out: &Path, how: SkipExisting) -> Result<bool> {
+/// Whether every destination of `w` already holds its content, by the chosen check (then reported as
+/// skipped). When only some do, the others are filled by copying locally.
+fn already_present(w: &Wanted, out: &Path, how: SkipExisting, reporter: &Reporter) -> Result<bool> {
     if how == SkipExisting::Never {
         return Ok(false);
     }
     let paths: Vec<PathBuf> = w.destinations.iter().map(|d| out.join(d)).collect();
-    let good: Vec<bool> = paths.iter().map(|path| holds(path, w, how)).collect();
-    // Only a file whose hash was checked may be copied to the other destinations.
-    if how != SkipExisting::Hash {
-        return Ok(good.iter().all(|&ok| ok));
-    }
-    let Some(source) = good.iter().position(|&ok| ok) else {
+    let sha256 = reporter.wants_sha256();
+    let good: Vec<Option<Copied>> = paths
+        .iter()
+        .map(|path| holds(path, w, how, sha256))
+        .collect();
+    let Some(source) = good.iter().position(Option::is_some) else {
         return Ok(false);
     };
-    for (path, ok) in paths.iter().zip(&good) {
-        if !ok {
+    // Only a file whose hash was checked may be copied to the other destinations.
+    if how != SkipExisting::Hash && good.iter().any(Option::is_none) {
+        return Ok(false);
+    }
+    for (path, found) in paths.iter().zip(&good) {
+        if found.is_none() {
             copy_published(&paths[source], path)?;
         }
+    }
+    for (destination, found) in w.destinations.iter().zip(&good) {
+        let copied = found.as_ref().or(good[source].as_ref());
+        reporter.file(FileReport {
+            hash: &w.hash,
+            path: destination,
+            bytes: copied.map(|c| c.bytes),
+            sha256: copied.and_then(|c| c.sha256.as_ref()),
+            status: Status::Skipped,
+        })?;
     }
     Ok(true)
 }
 
-fn holds(path: &Path, w: &Wanted, how: SkipExisting) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    if !meta.is_file() {
-        return false;
-    }
+/// What the file at `path` holds, when it passes the check for `w`.
+fn holds(path: &Path, w: &Wanted, how: SkipExisting, sha256: bool) -> Option<Copied> {
+    let meta = std::fs::metadata(path).ok().filter(|meta| meta.is_file())?;
     match how {
-        SkipExisting::Never => false,
+        SkipExisting::Never => None,
         // Without sizes in the hash list, the cheap check is presence: only the empty file may be empty.
-        SkipExisting::Size => (meta.len() == 0) == (w.value == empty_hash()),
-        SkipExisting::Hash => hash_file(path).is_ok_and(|hash| hash == w.value),
+        SkipExisting::Size if (meta.len() == 0) != (w.value == empty_hash()) => None,
+        SkipExisting::Size if !sha256 => Some(Copied {
+            bytes: meta.len(),
+            hash: w.value,
+            sha256: None,
+        }),
+        // Trusted, not checked: read only for the SHA-256 that was asked for.
+        SkipExisting::Size => hash_file(path, true)
+            .ok()
+            .map(|c| Copied { hash: w.value, ..c }),
+        SkipExisting::Hash => hash_file(path, sha256).ok().filter(|c| c.hash == w.value),
     }
 }
 
@@ -275,6 +316,17 @@ impl Summary {
     fn total(&self) -> usize {
         self.fetched + self.skipped + self.missing + self.failed
     }
+
+    /// The `--json` summary object.
+    fn to_json(&self, bytes: u64) -> serde_json::Value {
+        serde_json::json!({
+            "fetched": self.fetched,
+            "skipped": self.skipped,
+            "missing": self.missing,
+            "failed": self.failed,
+            "bytes": bytes,
+        })
+    }
 }
 
 impl std::fmt::Display for Summary {
@@ -289,7 +341,7 @@ impl std::fmt::Display for Summary {
 
 /// One worker's view of the shared state, as the unpacker reports to it.
 struct Tracker<'a> {
-    shared: &'a Shared,
+    shared: &'a Shared<'a>,
     done: usize,
 }
 
@@ -298,10 +350,23 @@ impl Observer for Tracker<'_> {
         self.shared.progress.bytes(n);
     }
 
-    fn file_done(&mut self, wanted: &Wanted) {
+    fn file_done(&mut self, wanted: &Wanted, copied: &Copied) {
         self.done += 1;
         lock(&self.shared.written).insert(wanted.hash.clone());
         self.shared.progress.file_done();
+        for destination in &wanted.destinations {
+            let report = self.shared.reporter.file(FileReport {
+                hash: &wanted.hash,
+                path: destination,
+                bytes: Some(copied.bytes),
+                sha256: copied.sha256.as_ref(),
+                status: Status::Fetched,
+            });
+            // A JSON reader that went away ends the run like any closed stdout.
+            if let Err(err) = report {
+                lock(&self.shared.failure).get_or_insert(err);
+            }
+        }
     }
 }
 

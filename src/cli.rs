@@ -67,6 +67,18 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none.
+    #[arg(long, global = true, value_name = "HOW", value_enum, default_value_t = crate::progress::ProgressMode::Auto)]
+    pub progress: crate::progress::ProgressMode,
+
+    /// Print one JSON object per file, then a summary object, on stdout (and nothing else there).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
+
     /// Log every request and answer on stderr (the token is never shown).
     #[arg(short, long, global = true)]
     pub verbose: bool,

@@ -9,8 +9,9 @@ use crate::Ui;
 use crate::cli::GetArgs;
 use crate::error::{Kind, fail, is_server_wide, kind_of, retry_hint, transient};
 use crate::fsio::PendingFile;
-use crate::progress::Progress;
+use crate::progress::{Display, Progress};
 use crate::remote::{Download, Meta, Remote};
+use crate::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, Copier, write_failure};
 
 /// Where the bytes go.
@@ -20,11 +21,17 @@ enum Target {
 }
 
 /// Downloads the file named by `args`, verified unless resized or told not to, and reports its revision.
-pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui) -> Result<()> {
+pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     let file_name = file_name(&args.resource)?;
     let target = target(args.output.as_deref(), file_name);
+    if reporter.json() && matches!(target, Target::Stdout) {
+        return Err(fail(
+            Kind::Usage,
+            "--json and -o - both want stdout: write the file elsewhere, or drop --json",
+        ));
+    }
     let context = || format!("cannot download {} from {}", args.resource, args.repo);
-    let notes = Progress::plain(ui.quiet);
+    let notes = Progress::notes(&ui.display);
     let expected = if args.no_verify || args.width.is_some() || args.height.is_some() {
         None
     } else {
@@ -32,7 +39,14 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui) -> Result<()> {
     };
     let mut backoff = ui.retry.backoff();
     let (shown, copied, revision) = loop {
-        match attempt(remote, args, &target, expected, ui.quiet) {
+        match attempt(
+            remote,
+            args,
+            &target,
+            expected,
+            &ui.display,
+            reporter.wants_sha256(),
+        ) {
             Ok(done) => break done,
             Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
             Err(err) => return Err(err).with_context(context),
@@ -46,7 +60,18 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui) -> Result<()> {
             .unwrap_or("unknown (the server did not say)"),
         if expected.is_some() { ", verified" } else { "" }
     ));
-    Ok(())
+    let hash = format!("{:x}", copied.hash);
+    reporter.file(FileReport {
+        hash: &hash,
+        path: Path::new(&shown),
+        bytes: Some(copied.bytes),
+        sha256: copied.sha256.as_ref(),
+        status: Status::Fetched,
+    })?;
+    reporter.summary(serde_json::json!({
+        "fetched": 1, "skipped": 0, "missing": 0, "failed": 0, "bytes": copied.bytes, "revision": revision,
+    }))?;
+    reporter.finish()
 }
 
 /// The hash and size the bytes must have, from the server's metadata; `None` (with a warning) when
@@ -87,12 +112,13 @@ fn attempt(
     args: &GetArgs,
     target: &Target,
     expected: Option<Meta>,
-    quiet: bool,
+    display: &Display,
+    sha256: bool,
 ) -> Result<(String, Copied, Option<String>)> {
     let download = remote.get_version(&args.resource, args.width, args.height)?;
     let revision = download.revision.clone();
-    let mut progress = Progress::for_bytes(quiet, download.length.or(expected.map(|m| m.size)));
-    let (shown, copied) = save(download, target, expected, &mut progress)?;
+    let mut progress = Progress::for_bytes(display, download.length.or(expected.map(|m| m.size)));
+    let (shown, copied) = save(download, target, expected, sha256, &mut progress)?;
     progress.finish();
     Ok((shown, copied, revision))
 }
@@ -102,10 +128,11 @@ fn save(
     download: Download,
     target: &Target,
     expected: Option<Meta>,
+    sha256: bool,
     progress: &mut Progress,
 ) -> Result<(String, Copied)> {
     let mut body = download.body;
-    let mut copier = Copier::default();
+    let mut copier = Copier::with_sha256(sha256);
     let mut on_bytes = |n| progress.bytes(n);
     match target {
         Target::Stdout => {

@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod interrupt;
 pub mod progress;
 pub mod remote;
+pub mod report;
 pub mod retry;
 pub mod transfer;
 pub mod unpack;
@@ -47,22 +48,36 @@ pub fn run(cli: Cli) -> Result<()> {
         verbose: global.verbose,
     };
     let ui = Ui {
-        quiet: global.quiet,
+        display: progress::Display {
+            quiet: global.quiet,
+            mode: global.progress,
+        },
         retry: RetryPolicy {
             retries: global.retries,
         },
     };
+    let reporter = report::Reporter::new(global.json, global.checksums.clone());
     match &cli.command {
-        Command::Get(args) => get::run(&Remote::new(&endpoint, &args.repo, options), args, &ui),
-        Command::Batch(args) => batch::run(&Remote::new(&endpoint, &args.repo, options), args, &ui),
+        Command::Get(args) => get::run(
+            &Remote::new(&endpoint, &args.repo, options),
+            args,
+            &ui,
+            &reporter,
+        ),
+        Command::Batch(args) => batch::run(
+            &Remote::new(&endpoint, &args.repo, options),
+            args,
+            &ui,
+            &reporter,
+        ),
     }
 }
 
 /// Settings every command shares: how chatty to be and how to retry.
 #[derive(Clone, Copy, Debug)]
 pub struct Ui {
-    /// Print nothing but errors.
-    pub quiet: bool,
+    /// What to show on stderr.
+    pub display: progress::Display,
     /// How to retry failed requests.
     pub retry: RetryPolicy,
 }

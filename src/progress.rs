@@ -1,7 +1,8 @@
-//! What a person watching sees on stderr: progress bars on a terminal, short notes, or nothing when quiet.
+//! What a person (or a CI log) sees on stderr: a progress bar, plain status lines, short notes, or
+//! nothing when quiet.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -10,16 +11,60 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 const REFRESH_HZ: u8 = 10;
 /// How often the byte count in a files bar's message is refreshed at most.
 const MESSAGE_EVERY: Duration = Duration::from_millis(200);
+/// How often a plain status line is printed at most.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
-/// The stderr side of a command: an optional bar plus notes that do not tear it. Shared by threads.
+/// How progress is shown (`--progress`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// A bar when stderr is a terminal, nothing otherwise.
+    Auto,
+    /// Always a bar.
+    Bar,
+    /// A status line every few seconds and at the end, without control characters: for CI logs.
+    Plain,
+    /// Nothing.
+    None,
+}
+
+/// Settings for everything shown on stderr.
+#[derive(Clone, Copy, Debug)]
+pub struct Display {
+    /// Print nothing but errors.
+    pub quiet: bool,
+    pub mode: ProgressMode,
+}
+
+impl Display {
+    fn wants_bar(&self) -> bool {
+        !self.quiet
+            && match self.mode {
+                ProgressMode::Auto => std::io::stderr().is_terminal(),
+                ProgressMode::Bar => true,
+                ProgressMode::Plain | ProgressMode::None => false,
+            }
+    }
+
+    fn wants_plain(&self) -> bool {
+        !self.quiet && self.mode == ProgressMode::Plain
+    }
+}
+
+/// The stderr side of a command: an optional bar or plain status lines, plus notes that do not tear
+/// the bar. Shared by threads.
 pub struct Progress {
     bar: Option<ProgressBar>,
     counts: Counts,
     quiet: bool,
+    plain: bool,
+    /// The expected total: bytes for a download, files for a batch.
+    total: Option<u64>,
     bytes: AtomicU64,
+    files: AtomicU64,
     started: Instant,
-    /// Milliseconds since `started` of the last message refresh.
+    /// Milliseconds since `started` of the last message refresh or plain line.
     refreshed: AtomicU64,
+    finished: AtomicBool,
 }
 
 /// What the bar's position counts.
@@ -30,74 +75,99 @@ enum Counts {
 }
 
 impl Progress {
-    fn new(bar: Option<ProgressBar>, counts: Counts, quiet: bool) -> Self {
+    fn new(
+        display: &Display,
+        bar: Option<ProgressBar>,
+        counts: Counts,
+        total: Option<u64>,
+    ) -> Self {
+        if let Some(bar) = &bar {
+            let target = if display.mode == ProgressMode::Bar {
+                // Drawn even where stderr is not a terminal, as asked.
+                ProgressDrawTarget::term_like_with_hz(Box::new(AnsiStderr), REFRESH_HZ)
+            } else {
+                ProgressDrawTarget::stderr_with_hz(REFRESH_HZ)
+            };
+            bar.set_draw_target(target);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            // Shown at once, not only after the first tick.
+            bar.force_draw();
+        }
         Progress {
             bar,
             counts,
-            quiet,
+            quiet: display.quiet,
+            plain: display.wants_plain(),
+            total,
             bytes: AtomicU64::new(0),
+            files: AtomicU64::new(0),
             started: Instant::now(),
             refreshed: AtomicU64::new(0),
+            finished: AtomicBool::new(false),
         }
     }
 
-    /// No bar; notes unless `quiet`.
-    pub fn plain(quiet: bool) -> Self {
-        Self::new(None, Counts::Bytes, quiet)
+    /// No progress display; notes unless quiet.
+    pub fn notes(display: &Display) -> Self {
+        let quiet_only = Display {
+            quiet: display.quiet,
+            mode: ProgressMode::None,
+        };
+        Self::new(&quiet_only, None, Counts::Bytes, None)
     }
 
-    /// A byte-count bar for one download of `length` bytes (a spinner if unknown).
-    pub fn for_bytes(quiet: bool, length: Option<u64>) -> Self {
-        let bar = new_bar(quiet, || match length {
+    /// Progress of one download of `length` bytes (a spinner if unknown).
+    pub fn for_bytes(display: &Display, length: Option<u64>) -> Self {
+        let bar = display.wants_bar().then(|| match length {
             Some(length) => ProgressBar::new(length).with_style(style(
                 "{wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
             )),
             None => ProgressBar::new_spinner()
                 .with_style(style("{spinner} {bytes} {binary_bytes_per_sec}")),
         });
-        Self::new(bar, Counts::Bytes, quiet)
+        Self::new(display, bar, Counts::Bytes, length)
     }
 
-    /// A files-done bar for a batch of `files` files, with bytes and rate in its message.
-    pub fn for_files(quiet: bool, files: u64) -> Self {
-        let bar = new_bar(quiet, || {
+    /// Progress of a batch of `files` files, with bytes and rate.
+    pub fn for_files(display: &Display, files: u64) -> Self {
+        let bar = display.wants_bar().then(|| {
             ProgressBar::new(files).with_style(style("{wide_bar} {pos}/{len} files {msg}"))
         });
-        Self::new(bar, Counts::Files, quiet)
+        Self::new(display, bar, Counts::Files, Some(files))
     }
 
     /// Counts `n` more bytes.
     pub fn bytes(&self, n: u64) {
         let total = self.bytes.fetch_add(n, Ordering::Relaxed) + n;
-        let Some(bar) = &self.bar else { return };
-        match self.counts {
-            Counts::Bytes => bar.inc(n),
-            Counts::Files => {
-                let elapsed = self.started.elapsed();
-                let now = elapsed.as_millis() as u64;
-                let last = self.refreshed.load(Ordering::Relaxed);
-                if now.saturating_sub(last) < MESSAGE_EVERY.as_millis() as u64
-                    || self
-                        .refreshed
-                        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_err()
-                {
-                    return;
-                }
-                let rate = total as f64 / elapsed.as_secs_f64().max(0.001);
-                bar.set_message(format!(
-                    "{} {}/s",
-                    HumanBytes(total),
-                    HumanBytes(rate as u64)
-                ));
-            }
+        if let (Some(bar), Counts::Bytes) = (&self.bar, self.counts) {
+            bar.inc(n);
+            return;
+        }
+        if !self.due(if self.plain {
+            PLAIN_EVERY
+        } else {
+            MESSAGE_EVERY
+        }) {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.set_message(format!(
+                "{} {}/s",
+                HumanBytes(total),
+                HumanBytes(self.rate())
+            )),
+            None if self.plain => eprintln!("{}", self.status_line()),
+            None => {}
         }
     }
 
     /// Counts one more file done.
     pub fn file_done(&self) {
+        self.files.fetch_add(1, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             bar.inc(1);
+        } else if self.plain && self.due(PLAIN_EVERY) {
+            eprintln!("{}", self.status_line());
         }
     }
 
@@ -117,28 +187,124 @@ impl Progress {
         }
     }
 
-    /// Removes the bar from the screen.
+    /// Removes the bar from the screen; in plain mode, prints the last status line.
     pub fn finish(&self) {
+        if self.finished.swap(true, Ordering::Relaxed) {
+            return;
+        }
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        } else if self.plain {
+            eprintln!("{}", self.status_line());
+        }
+    }
+
+    /// Whether `every` has passed since the last refresh; claims the refresh when it has.
+    fn due(&self, every: Duration) -> bool {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.refreshed.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= every.as_millis() as u64
+            && self
+                .refreshed
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    fn rate(&self) -> u64 {
+        (self.total_bytes() as f64 / self.started.elapsed().as_secs_f64().max(0.001)) as u64
+    }
+
+    /// `oxdl: progress: …` without carriage returns or escapes, for logs.
+    fn status_line(&self) -> String {
+        let bytes = HumanBytes(self.total_bytes());
+        let rate = HumanBytes(self.rate());
+        let secs = self.started.elapsed().as_secs();
+        match (self.counts, self.total) {
+            (Counts::Files, Some(total)) => format!(
+                "oxdl: progress: {}/{total} files, {bytes}, {rate}/s, {secs}s",
+                self.files.load(Ordering::Relaxed)
+            ),
+            (Counts::Bytes, Some(total)) => {
+                format!(
+                    "oxdl: progress: {bytes} of {}, {rate}/s, {secs}s",
+                    HumanBytes(total)
+                )
+            }
+            _ => format!("oxdl: progress: {bytes}, {rate}/s, {secs}s"),
         }
     }
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        self.finish();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
-fn new_bar(quiet: bool, make: impl FnOnce() -> ProgressBar) -> Option<ProgressBar> {
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
+/// stderr as an ANSI terminal whatever it really is, for `--progress bar` into a pipe or a file.
+#[derive(Debug)]
+struct AnsiStderr;
+
+impl AnsiStderr {
+    fn emit(&self, text: &str) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes())
     }
-    let bar = make();
-    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(REFRESH_HZ));
-    bar.enable_steady_tick(Duration::from_millis(200));
-    Some(bar)
+}
+
+impl indicatif::TermLike for AnsiStderr {
+    fn width(&self) -> u16 {
+        80
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.emit(&format!("\u{1b}[{n}A"))
+        }
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.emit(&format!("\u{1b}[{n}B"))
+        }
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.emit(&format!("\u{1b}[{n}C"))
+        }
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.emit(&format!("\u{1b}[{n}D"))
+        }
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.emit(&format!("{s}\n"))
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.emit(s)
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.emit("\r\u{1b}[2K")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::Write::flush(&mut std::io::stderr())
+    }
 }
 
 fn style(template: &str) -> ProgressStyle {

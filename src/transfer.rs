@@ -3,6 +3,7 @@
 use std::io::{ErrorKind, Read, Write};
 
 use anyhow::Result;
+use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::{Kind, OutputClosed, fail, transient};
@@ -17,22 +18,35 @@ pub struct Copied {
     pub bytes: u64,
     /// Their XXH3-128, the server's content hash.
     pub hash: u128,
+    /// Their SHA-256, when asked for.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// A reusable copy buffer.
 pub struct Copier {
     buf: Vec<u8>,
+    /// Also compute SHA-256 (for `--json` and `--checksums`); off by default, as it costs time.
+    sha256: bool,
 }
 
 impl Default for Copier {
     fn default() -> Self {
         Copier {
             buf: vec![0; BLOCK],
+            sha256: false,
         }
     }
 }
 
 impl Copier {
+    /// A copier that also computes SHA-256 when `sha256` is set.
+    pub fn with_sha256(sha256: bool) -> Self {
+        Copier {
+            sha256,
+            ..Copier::default()
+        }
+    }
+
     /// Copies `reader` to `writer` (named `dest` in errors), reporting each block's size to `on_bytes`.
     ///
     /// A failed read means the stream broke (an integrity failure); a failed write is a local error.
@@ -44,6 +58,7 @@ impl Copier {
         on_bytes: &mut dyn FnMut(u64),
     ) -> Result<Copied> {
         let mut hasher = Xxh3::new();
+        let mut sha = self.sha256.then(Sha256::new);
         let mut bytes = 0u64;
         loop {
             let n = match reader.read(&mut self.buf) {
@@ -59,6 +74,9 @@ impl Copier {
             };
             let block = &self.buf[..n];
             hasher.update(block);
+            if let Some(sha) = &mut sha {
+                sha.update(block);
+            }
             writer
                 .write_all(block)
                 .map_err(|err| write_failure(err, dest))?;
@@ -68,6 +86,7 @@ impl Copier {
         Ok(Copied {
             bytes,
             hash: hasher.digest128(),
+            sha256: sha.map(|sha| sha.finalize().into()),
         })
     }
 }
@@ -97,19 +116,37 @@ pub fn read_failure(err: std::io::Error, context: &str) -> anyhow::Error {
     }
 }
 
-/// The XXH3-128 of a local file's content.
-pub fn hash_file(path: &std::path::Path) -> std::io::Result<u128> {
+/// The XXH3-128 (and SHA-256 when asked) of a local file's content, and its size.
+pub fn hash_file(path: &std::path::Path, sha256: bool) -> std::io::Result<Copied> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Xxh3::new();
+    let mut sha = sha256.then(Sha256::new);
     let mut buf = vec![0; BLOCK];
+    let mut bytes = 0u64;
     loop {
         match file.read(&mut buf) {
-            Ok(0) => return Ok(hasher.digest128()),
-            Ok(n) => hasher.update(&buf[..n]),
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                if let Some(sha) = &mut sha {
+                    sha.update(&buf[..n]);
+                }
+                bytes += n as u64;
+            }
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }
     }
+    Ok(Copied {
+        bytes,
+        hash: hasher.digest128(),
+        sha256: sha.map(|sha| sha.finalize().into()),
+    })
+}
+
+/// A SHA-256 digest as lowercase hex, the form `sha256sum` writes.
+pub fn sha256_hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The server's hash string for some bytes.

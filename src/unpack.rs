@@ -11,7 +11,7 @@ use tar::{Archive, EntryType};
 use crate::error::{Kind, fail, transient};
 use crate::fsio::{PendingFile, copy_published};
 use crate::hashes::Wanted;
-use crate::transfer::{Copier, read_failure};
+use crate::transfer::{Copied, Copier, read_failure};
 
 /// A tar archive ends with two zero blocks of this size.
 const BLOCK: u64 = 512;
@@ -22,8 +22,8 @@ const TRAILER_LIMIT: u64 = 1024 * 1024;
 pub trait Observer {
     /// `n` more bytes of file content were written.
     fn bytes(&mut self, n: u64);
-    /// A file was verified and published at all its destinations.
-    fn file_done(&mut self, wanted: &Wanted);
+    /// A file was verified and published at all its destinations; `copied` says what was written.
+    fn file_done(&mut self, wanted: &Wanted, copied: &Copied);
 }
 
 /// Unpacks the gzipped tarball in `reader` into `out_dir`, writing only the `wanted` files.
@@ -35,12 +35,13 @@ pub fn unpack(
     reader: impl Read,
     wanted: &[Wanted],
     out_dir: &Path,
+    sha256: bool,
     observer: &mut dyn Observer,
 ) -> Result<()> {
     let mut pending: HashMap<&str, &Wanted> = wanted.iter().map(|w| (w.hash.as_str(), w)).collect();
     let mut received: HashSet<&str> = HashSet::new();
     let mut archive = Archive::new(Counting::new(GzDecoder::new(reader)));
-    let mut copier = Copier::default();
+    let mut copier = Copier::with_sha256(sha256);
     let mut end_of_entries = 0u64;
     // Raw entries: GNU long names and pax headers come through as entries of their own (and are
     // rejected below) instead of being read whole into memory.
@@ -94,7 +95,7 @@ pub fn unpack(
         end_of_entries = entry.raw_file_position() + size.div_ceil(BLOCK) * BLOCK;
         pending.remove(name.as_str());
         received.insert(&target.hash);
-        observer.file_done(target);
+        observer.file_done(target, &copied);
     }
     let mut rest = archive.into_inner();
     check_trailer(&mut rest, end_of_entries)?;

@@ -20,7 +20,7 @@ struct Quiet;
 
 impl Observer for Quiet {
     fn bytes(&mut self, _n: u64) {}
-    fn file_done(&mut self, _wanted: &Wanted) {}
+    fn file_done(&mut self, _wanted: &Wanted, _copied: &oxdl::transfer::Copied) {}
 }
 
 /// Every file below `root`, relative to it.
@@ -158,7 +158,7 @@ fn unpack_never_panics_on_bytes() {
         let out = root.path().join("out");
         let wanted = hashes::parse(&b"4bc6f9c6f8941bc2e3a7ebff29145cde\n"[..], "w").unwrap();
         let input = if gz { gzip(&bytes) } else { bytes };
-        prop_assert!(unpack(&input[..], &wanted, &out, &mut Quiet).is_err());
+        prop_assert!(unpack(&input[..], &wanted, &out, false, &mut Quiet).is_err());
         prop_assert!(files_below(root.path()).is_empty());
         Ok(())
     });
@@ -199,7 +199,7 @@ fn unpack_survives_damaged_archives() {
             }
             let root = tempfile::tempdir().unwrap();
             let out = root.path().join("out");
-            let result = unpack(&input[..], &wanted, &out, &mut Quiet);
+            let result = unpack(&input[..], &wanted, &out, false, &mut Quiet);
             for file in files_below(root.path()) {
                 prop_assert!(
                     file.starts_with("out/"),
@@ -257,7 +257,7 @@ fn unpack_writes_only_wanted_names_whatever_the_entries() {
             tar.extend(end_of_archive());
             let root = tempfile::tempdir().unwrap();
             let out = root.path().join("out");
-            let result = unpack(&gzip(&tar)[..], &wanted, &out, &mut Quiet);
+            let result = unpack(&gzip(&tar)[..], &wanted, &out, false, &mut Quiet);
             let files = files_below(root.path());
             prop_assert!(
                 files.is_empty() || files == vec!["out/inner/file".to_string()],

@@ -20,7 +20,7 @@ impl Observer for Seen {
         self.bytes += n;
     }
 
-    fn file_done(&mut self, wanted: &Wanted) {
+    fn file_done(&mut self, wanted: &Wanted, _copied: &oxdl::transfer::Copied) {
         self.files.push(wanted.hash.clone());
     }
 }
@@ -58,7 +58,7 @@ fn unpacks_the_real_servers_tarball() {
     let wanted = captured_list();
     let out = tempfile::tempdir().unwrap();
     let mut seen = Seen::default();
-    unpack(&tarball[..], &wanted, out.path(), &mut seen).unwrap();
+    unpack(&tarball[..], &wanted, out.path(), false, &mut seen).unwrap();
     assert_eq!(
         seen.files,
         wanted.iter().map(|w| w.hash.clone()).collect::<Vec<_>>()
@@ -88,7 +88,14 @@ fn unrequested_files_in_the_real_tarball_are_refused() {
     // Ask for the second file only: the first entry was not requested.
     let wanted = vec![captured_list().remove(1)];
     let out = tempfile::tempdir().unwrap();
-    let err = unpack(&tarball[..], &wanted, out.path(), &mut Seen::default()).unwrap_err();
+    let err = unpack(
+        &tarball[..],
+        &wanted,
+        out.path(),
+        false,
+        &mut Seen::default(),
+    )
+    .unwrap_err();
     assert_eq!(kind_of(&err), Kind::Integrity);
     assert!(format!("{err:#}").contains("not requested"), "{err:#}");
     assert!(files_below(out.path()).is_empty());
@@ -101,7 +108,7 @@ fn every_truncation_of_the_real_tarball_fails_without_partial_files() {
     for cut in (0..tarball.len()).step_by(97) {
         let out = tempfile::tempdir().unwrap();
         let mut seen = Seen::default();
-        let err = unpack(&tarball[..cut], &wanted, out.path(), &mut seen).unwrap_err();
+        let err = unpack(&tarball[..cut], &wanted, out.path(), false, &mut seen).unwrap_err();
         assert_eq!(kind_of(&err), Kind::Integrity, "cut at {cut}: {err:#}");
         // Whatever was reported is complete; nothing else is on disk.
         let on_disk = files_below(out.path());
@@ -120,6 +127,7 @@ fn a_damaged_gzip_trailer_fails() {
             &tarball[..tarball.len() - cut],
             &wanted,
             out.path(),
+            false,
             &mut Seen::default(),
         )
         .unwrap_err();
@@ -129,7 +137,14 @@ fn a_damaged_gzip_trailer_fails() {
     let at = bad_crc.len() - 8;
     bad_crc[at] ^= 0xff;
     let out = tempfile::tempdir().unwrap();
-    let err = unpack(&bad_crc[..], &wanted, out.path(), &mut Seen::default()).unwrap_err();
+    let err = unpack(
+        &bad_crc[..],
+        &wanted,
+        out.path(),
+        false,
+        &mut Seen::default(),
+    )
+    .unwrap_err();
     assert_eq!(kind_of(&err), Kind::Integrity, "{err:#}");
 }
 
@@ -142,7 +157,14 @@ fn a_hostile_name_is_refused_even_when_it_normalises_to_a_wanted_hash() {
         let mut tar = raw_entry(name.as_bytes(), tar::EntryType::Regular, b"", &content);
         tar.extend(end_of_archive());
         let out = tempfile::tempdir().unwrap();
-        let err = unpack(&gzip(&tar)[..], &wanted, out.path(), &mut Seen::default()).unwrap_err();
+        let err = unpack(
+            &gzip(&tar)[..],
+            &wanted,
+            out.path(),
+            false,
+            &mut Seen::default(),
+        )
+        .unwrap_err();
         assert!(
             format!("{err:#}").contains("protocol error"),
             "{name}: {err:#}"
@@ -155,6 +177,7 @@ fn a_hostile_name_is_refused_even_when_it_normalises_to_a_wanted_hash() {
         &gzip(&tar_of(&[(hash.clone(), content)]))[..],
         &wanted,
         out.path(),
+        false,
         &mut Seen::default(),
     )
     .unwrap();
@@ -169,7 +192,14 @@ fn trailing_garbage_after_the_archive_is_refused() {
     let mut tar = tar_of(&[(hash, content)]);
     tar.extend_from_slice(b"garbage");
     let out = tempfile::tempdir().unwrap();
-    let err = unpack(&gzip(&tar)[..], &wanted, out.path(), &mut Seen::default()).unwrap_err();
+    let err = unpack(
+        &gzip(&tar)[..],
+        &wanted,
+        out.path(),
+        false,
+        &mut Seen::default(),
+    )
+    .unwrap_err();
     assert!(
         format!("{err:#}").contains("data after its end-of-archive"),
         "{err:#}"

@@ -1,0 +1,155 @@
+//! What scripts read: one JSON object per file on stdout (`--json`) and a `sha256sum -c` manifest
+//! (`--checksums`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::error::{Kind, KindContext};
+use crate::fsio::PendingFile;
+use crate::transfer::{sha256_hex, write_failure};
+
+/// What happened to a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Fetched,
+    Skipped,
+    Missing,
+    Failed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Fetched => "fetched",
+            Status::Skipped => "skipped",
+            Status::Missing => "missing",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One file's outcome, as reported.
+pub struct FileReport<'a> {
+    /// The content hash in the server's form.
+    pub hash: &'a str,
+    /// Where the file is (or would have been), relative to the output directory for `batch`.
+    pub path: &'a Path,
+    pub bytes: Option<u64>,
+    pub sha256: Option<&'a [u8; 32]>,
+    pub status: Status,
+}
+
+/// Collects per-file outcomes for `--json` and `--checksums`; shared by threads.
+pub struct Reporter {
+    json: bool,
+    manifest: Option<PathBuf>,
+    /// `(sha256 hex, path)` of every file in place, for the manifest.
+    entries: Mutex<Vec<(String, String)>>,
+}
+
+impl Reporter {
+    /// A reporter writing JSON lines when `json`, and the manifest to `checksums` when given.
+    pub fn new(json: bool, checksums: Option<PathBuf>) -> Self {
+        Reporter {
+            json,
+            manifest: checksums,
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether file outcomes need a SHA-256.
+    pub fn wants_sha256(&self) -> bool {
+        self.json || self.manifest.is_some()
+    }
+
+    /// Whether stdout belongs to the JSON lines.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Reports one file.
+    pub fn file(&self, file: FileReport<'_>) -> Result<()> {
+        let path = file.path.to_string_lossy();
+        let sha256 = file.sha256.map(sha256_hex);
+        if let (Some(sha), Status::Fetched | Status::Skipped, Some(_)) =
+            (&sha256, file.status, &self.manifest)
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.push((sha.clone(), path.to_string()));
+        }
+        if self.json {
+            let line = json!({
+                "hash": file.hash,
+                "path": path,
+                "bytes": file.bytes,
+                "sha256": sha256,
+                "status": file.status.as_str(),
+            });
+            print_line(&line)?;
+        }
+        Ok(())
+    }
+
+    /// Reports the final summary (JSON only).
+    pub fn summary(&self, summary: serde_json::Value) -> Result<()> {
+        if self.json {
+            print_line(&json!({ "summary": summary }))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the manifest, if one was asked for: sorted by path, published atomically.
+    pub fn finish(&self) -> Result<()> {
+        let Some(path) = &self.manifest else {
+            return Ok(());
+        };
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        entries.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut text = String::new();
+        for (sha, name) in &entries {
+            text.push_str(&manifest_line(sha, name));
+        }
+        let mut pending = PendingFile::create(path)?;
+        pending
+            .file()
+            .write_all(text.as_bytes())
+            .kind_context(Kind::Other, format_args!("cannot write {}", path.display()))?;
+        pending.publish()
+    }
+}
+
+/// One `sha256sum` line; names with a backslash or newline use its escaped form.
+fn manifest_line(sha: &str, name: &str) -> String {
+    if name.contains(['\\', '\n']) {
+        let escaped = name.replace('\\', "\\\\").replace('\n', "\\n");
+        format!("\\{sha}  {escaped}\n")
+    } else {
+        format!("{sha}  {name}\n")
+    }
+}
+
+fn print_line(value: &serde_json::Value) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{value}")
+        .and_then(|()| stdout.flush())
+        .map_err(|err| write_failure(err, "stdout"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_lines_match_sha256sum() {
+        assert_eq!(manifest_line("ab", "dir/x y.txt"), "ab  dir/x y.txt\n");
+        assert_eq!(manifest_line("ab", "a\\b"), "\\ab  a\\\\b\n");
+    }
+}

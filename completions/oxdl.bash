@@ -25,6 +25,9 @@ _oxdl() {
             oxdl,help)
                 cmd="oxdl__subcmd__help"
                 ;;
+            oxdl,ls)
+                cmd="oxdl__subcmd__ls"
+                ;;
             oxdl__subcmd__help,batch)
                 cmd="oxdl__subcmd__help__subcmd__batch"
                 ;;
@@ -34,6 +37,9 @@ _oxdl() {
             oxdl__subcmd__help,help)
                 cmd="oxdl__subcmd__help__subcmd__help"
                 ;;
+            oxdl__subcmd__help,ls)
+                cmd="oxdl__subcmd__help__subcmd__ls"
+                ;;
             *)
                 ;;
         esac
@@ -41,7 +47,7 @@ _oxdl() {
 
     case "${cmd}" in
         oxdl)
-            opts="-q -v -h -V --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch help"
+            opts="-q -v -h -V --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,7 +225,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__help)
-            opts="get batch help"
+            opts="get batch ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -267,6 +273,66 @@ _oxdl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__ls)
+            opts="-r -l -q -v -h -V --recursive --long --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

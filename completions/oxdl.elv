@@ -37,6 +37,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --version 'Print version'
             cand get 'Download one file by its path at a revision'
             cand batch 'Download many files by content hash'
+            cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oxdl;get'= {
@@ -88,14 +89,40 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'oxdl;ls'= {
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand --progress 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none'
+            cand --checksums 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)'
+            cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
+            cand --connect-timeout 'Seconds allowed for establishing a connection'
+            cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand -r 'List the files of subdirectories too'
+            cand --recursive 'List the files of subdirectories too'
+            cand -l 'For people: size, hash and path, and the directories'
+            cand --long 'For people: size, hash and path, and the directories'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
+            cand -v 'Log every request and answer on stderr (the token is never shown)'
+            cand --verbose 'Log every request and answer on stderr (the token is never shown)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'oxdl;help'= {
             cand get 'Download one file by its path at a revision'
             cand batch 'Download many files by content hash'
+            cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oxdl;help;get'= {
         }
         &'oxdl;help;batch'= {
+        }
+        &'oxdl;help;ls'= {
         }
         &'oxdl;help;help'= {
         }

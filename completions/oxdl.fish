@@ -42,6 +42,7 @@ complete -c oxdl -n "__fish_oxdl_needs_command" -s h -l help -d 'Print help (see
 complete -c oxdl -n "__fish_oxdl_needs_command" -s V -l version -d 'Print version'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "get" -d 'Download one file by its path at a revision'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "batch" -d 'Download many files by content hash'
+complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "ls" -d 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s o -l output -d 'Where to write the file: a path, an existing directory, or - for stdout [default: the file\'s name]' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l width -d 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)' -r
@@ -85,6 +86,25 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l json -d 'Print one J
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s V -l version -d 'Print version'
-complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch help" -f -a "get" -d 'Download one file by its path at a revision'
-complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch help" -f -a "batch" -d 'Download many files by content hash'
-complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l progress -d 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none' -r -f -a "auto\t'A bar when stderr is a terminal, nothing otherwise'
+bar\t'Always a bar'
+plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
+none\t'Nothing'"
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s r -l recursive -d 'List the files of subdirectories too'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s l -l long -d 'For people: size, hash and path, and the directories'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "get" -d 'Download one file by its path at a revision'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "batch" -d 'Download many files by content hash'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "ls" -d 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -103,6 +103,33 @@ pub enum Command {
     Get(GetArgs),
     /// Download many files by content hash.
     Batch(BatchArgs),
+    /// List files as `HASH PATH` lines, the list `oxdl batch` reads.
+    Ls(LsArgs),
+}
+
+/// Arguments of `oxdl ls`.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Paths are relative to the listed directory, so a listing piped into \
+    `oxdl batch` recreates the tree:\n  \
+    oxdl ls ox/demo main/images -r | oxdl batch ox/demo -C images"
+)]
+pub struct LsArgs {
+    /// Repository as NAMESPACE/NAME.
+    #[arg(value_name = "NAMESPACE/REPO", value_parser = parse_repo)]
+    pub repo: RepoName,
+
+    /// Revision (branch or commit id), optionally followed by a directory, e.g. main/images.
+    #[arg(value_name = "REVISION[/PATH]")]
+    pub resource: String,
+
+    /// List the files of subdirectories too.
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// For people: size, hash and path, and the directories.
+    #[arg(short, long)]
+    pub long: bool,
 }
 
 /// Arguments of `oxdl get`.

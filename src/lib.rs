@@ -11,6 +11,7 @@ pub mod fsio;
 pub mod get;
 pub mod hashes;
 pub mod interrupt;
+pub mod ls;
 pub mod progress;
 pub mod remote;
 pub mod report;
@@ -58,18 +59,18 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     let reporter = report::Reporter::new(global.json, global.checksums.clone());
     match &cli.command {
-        Command::Get(args) => get::run(
-            &Remote::new(&endpoint, &args.repo, options),
-            args,
-            &ui,
-            &reporter,
-        ),
-        Command::Batch(args) => batch::run(
-            &Remote::new(&endpoint, &args.repo, options),
-            args,
-            &ui,
-            &reporter,
-        ),
+        Command::Get(args) => {
+            let remote = Remote::new(&endpoint, &args.repo, options);
+            get::run(&remote, args, &ui, &reporter)
+        }
+        Command::Batch(args) => {
+            let remote = Remote::new(&endpoint, &args.repo, options);
+            batch::run(&remote, args, &ui, &reporter)
+        }
+        Command::Ls(args) => {
+            let remote = Remote::new(&endpoint, &args.repo, options);
+            ls::run(&remote, args, &ui, &reporter)
+        }
     }
 }
 

@@ -19,6 +19,11 @@ use crate::retry::parse_retry_after;
 /// listing about 70 bytes per missing hash, for the largest `--batch-size`), bounded against hostile servers.
 const ERROR_BODY_LIMIT: u64 = 4 * 1024 * 1024;
 
+/// Top-level entries asked for per listing page.
+const DIR_PAGE_SIZE: u64 = 100;
+/// The largest listing page read (a recursive page carries whole subtrees), bounded against hostile servers.
+const LISTING_LIMIT: u64 = 256 * 1024 * 1024;
+
 /// The two routes a batch download can take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BatchRoute {
@@ -117,6 +122,40 @@ enum Refusal {
     NoSuchRoute(String),
     /// Anything else, already typed.
     Failed(anyhow::Error),
+}
+
+/// One page of a directory listing (`GET /dir/...`).
+#[derive(Debug, Deserialize)]
+pub struct DirPage {
+    #[serde(default)]
+    pub entries: Vec<DirEntry>,
+    #[serde(default)]
+    pub total_pages: u64,
+    /// The listed directory: its path in the repository.
+    pub resource: Option<DirResource>,
+}
+
+/// A file or directory in a listing.
+#[derive(Debug, Deserialize)]
+pub struct DirEntry {
+    pub filename: String,
+    #[serde(default)]
+    pub hash: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub is_dir: bool,
+    pub resource: Option<DirResource>,
+    /// With `depth` ≠ 0, a directory's own entries.
+    #[serde(default)]
+    pub children: Option<Vec<DirEntry>>,
+}
+
+/// Where an entry is in the repository.
+#[derive(Debug, Deserialize)]
+pub struct DirResource {
+    #[serde(default)]
+    pub path: String,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +259,36 @@ impl Remote {
             revision,
             length: body.content_length(),
             body: self.reader(body),
+        })
+    }
+
+    /// Page `page` (from 1) of the listing of `REVISION[/PATH]`, with children down to `depth` levels
+    /// (negative: all).
+    pub fn dir_page(&self, resource: &str, page: u64, depth: i64) -> Result<DirPage> {
+        let url = format!(
+            "{}/dir/{}?page={page}&page_size={DIR_PAGE_SIZE}&depth={depth}",
+            self.repo_url,
+            encode_path(resource.trim_end_matches('/'))
+        );
+        let response = self.send(Method::GET, &url, Vec::new())?;
+        if !response.status().is_success() {
+            return Err(match self.refusal(response) {
+                Refusal::Failed(err) => err,
+                Refusal::NoSuchRoute(message) | Refusal::Missing(_, message) => {
+                    fail(Kind::NotFound, message)
+                }
+            });
+        }
+        let mut raw = Vec::new();
+        self.reader(response.into_body())
+            .take(LISTING_LIMIT)
+            .read_to_end(&mut raw)
+            .map_err(|err| crate::transfer::read_failure(err, "cannot read the listing"))?;
+        serde_json::from_slice(&raw).map_err(|err| {
+            fail(
+                Kind::Network,
+                format!("the server's listing is not understood: {err}"),
+            )
         })
     }
 

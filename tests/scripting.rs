@@ -187,3 +187,155 @@ fn no_progress_when_asked_or_when_stderr_is_not_a_terminal() {
         run.stderr
     );
 }
+
+/// `oxdl --host URL ls ox/demo ARGS`.
+fn ls(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> support::Run {
+    let mut all = vec!["--host", server.url.as_str(), "ls", "ox/demo"];
+    all.extend_from_slice(args);
+    sandbox.run(&all)
+}
+
+/// 250 small files under `many/` (three pages of 100), some in subdirectories.
+fn many_files() -> Vec<(String, Vec<u8>)> {
+    (0..250)
+        .map(|i| {
+            let path = if i % 5 == 0 {
+                format!("many/sub{}/f{i:03}.txt", i % 3)
+            } else {
+                format!("many/f{i:03}.txt")
+            };
+            (path, format!("file number {i}\n").into_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn ls_pages_through_a_large_directory() {
+    let server = TestServer::with(support::server::Config {
+        extra_files: many_files(),
+        ..Default::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = ls(&sandbox, &server, &["main/many"]);
+    run.expect_code(0);
+    let text = String::from_utf8(run.stdout).unwrap();
+    // Top level only: the 200 files directly in many/ (the 50 in subdirectories need -r).
+    assert_eq!(text.lines().count(), 200);
+    assert!(
+        text.lines()
+            .all(|l| l.split_once(' ').unwrap().1.starts_with('f'))
+    );
+    let pages: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert!(pages[2].contains("page=3"), "{pages:?}");
+}
+
+#[test]
+fn ls_recursive_piped_into_batch_recreates_the_tree() {
+    let extra = many_files();
+    let server = TestServer::with(support::server::Config {
+        extra_files: extra.clone(),
+        ..Default::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = ls(&sandbox, &server, &["main", "-r"]);
+    run.expect_code(0);
+    let list = String::from_utf8(run.stdout).unwrap();
+    assert_eq!(list.lines().count(), 8 + 250);
+    batch(&sandbox, &server, &["-C", "copy"], &list).expect_code(0);
+    let mut expected: Vec<(String, Vec<u8>)> = extra;
+    for line in with_paths().lines() {
+        let (_, path) = line.split_once(' ').unwrap();
+        expected.push((path.to_string(), repo_file(path)));
+    }
+    for (path, bytes) in &expected {
+        assert_eq!(
+            &std::fs::read(sandbox.join(&format!("copy/{path}"))).unwrap(),
+            bytes,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        sandbox.files().len(),
+        expected.len(),
+        "nothing more, nothing less"
+    );
+
+    // A subdirectory lists relative to itself.
+    let run = ls(&sandbox, &server, &["main/nested", "--recursive"]);
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        text.contains(" deeper/b.json\n") && text.contains(" with space.txt\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ls_long_and_json() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = ls(&sandbox, &server, &["main", "--long"]);
+    run.expect_code(0);
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        text.contains("images/\n")
+            && text.contains("          49  4bc6f9c6f8941bc2e3a7ebff29145cde  hello.txt\n"),
+        "{text}"
+    );
+    let run = ls(&sandbox, &server, &["main", "-r", "--json"]);
+    let lines = json_lines(&run.stdout);
+    assert_eq!(lines.len(), 9);
+    assert_eq!(lines[8]["summary"]["files"], 8);
+    assert_eq!(lines[8]["summary"]["bytes"], 6542);
+    assert!(
+        lines[..8]
+            .iter()
+            .all(|l| l["hash"].is_string() && l["bytes"].is_u64())
+    );
+    ls(&sandbox, &server, &["main/nope"])
+        .expect_code(3)
+        .expect_stderr("cannot list main/nope in ox/demo");
+}
+
+/// The parts of a listing oxdl reads: names, kinds, paths, children, and the paging numbers.
+fn listing_shape(body: &[u8]) -> serde_json::Value {
+    fn entries(list: &serde_json::Value) -> serde_json::Value {
+        serde_json::Value::Array(
+            list.as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|e| {
+                            serde_json::json!({
+                                "filename": e["filename"], "is_dir": e["is_dir"], "hash": if e["is_dir"] == true { serde_json::Value::Null } else { e["hash"].clone() },
+                                "size": if e["is_dir"] == true { serde_json::Value::Null } else { e["size"].clone() },
+                                "path": e["resource"]["path"], "children": entries(&e["children"]),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+    let page: serde_json::Value = serde_json::from_slice(body).unwrap();
+    serde_json::json!({
+        "entries": entries(&page["entries"]), "resource": page["resource"]["path"],
+        "page_size": page["page_size"], "page_number": page["page_number"],
+        "total_pages": page["total_pages"], "total_entries": page["total_entries"],
+    })
+}
+
+#[test]
+fn the_test_servers_listings_match_the_real_servers() {
+    let server = TestServer::start();
+    for (query, captured) in [
+        ("nested?depth=-1", "dir-nested-depth-all"),
+        ("nested?page=2&page_size=2", "dir-page2-size2"),
+    ] {
+        let url = format!("{}/api/repos/ox/demo/dir/main/{query}", server.url);
+        let mut answer = ureq::get(&url).call().unwrap();
+        let ours = answer.body_mut().read_to_vec().unwrap();
+        let real = support::server::fixture_body(captured);
+        assert_eq!(listing_shape(&ours), listing_shape(&real), "{query}");
+    }
+}

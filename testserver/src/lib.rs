@@ -374,6 +374,7 @@ impl State {
                 self.get_file(resource, query)
             }
             ("GET", ["meta", resource @ ..]) if !resource.is_empty() => self.meta(resource),
+            ("GET", ["dir", resource @ ..]) if !resource.is_empty() => self.dir(resource, query),
             ("QUERY", ["versions"]) => match self.config.batch_routes {
                 BatchRoutes::Real => self.batch(&request.body),
                 BatchRoutes::QueryRejected(404) => generic_404(),
@@ -427,6 +428,102 @@ impl State {
             "status": "success", "status_message": "resource_found", "oxen_version": OXEN_VERSION, "entry": entry,
         });
         json(200, body.to_string().into_bytes())
+    }
+
+    /// `GET /dir/{revision}/{path}?page=&page_size=&depth=`: directories first, then files, each by
+    /// name; paging applies to the top-level entries; with depth ≠ 0 (negative: unlimited) directories
+    /// carry their `children`. Only the fields oxdl reads and a few more of the real answer.
+    fn dir(&self, resource: &[&str], query: &str) -> Response {
+        let number = |key: &str, default: i64| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .unwrap_or(default)
+        };
+        let (page, page_size, depth) = (
+            number("page", 1).max(1),
+            number("page_size", 100).max(1),
+            number("depth", 0),
+        );
+        // The revision alone (a one-segment resource) lists the root.
+        let (commit, path) = match self.repo.resolve(resource) {
+            Some(found) => found,
+            None if resource.len() == 1 => match self.repo.resolve(&[resource[0], ""]) {
+                Some((commit, _)) => (commit, String::new()),
+                None => return path_missing(resource[0]),
+            },
+            None => return path_missing(&resource.join("/")),
+        };
+        let version = resource.join("/");
+        let version = version
+            .strip_suffix(&path)
+            .unwrap_or(&version)
+            .trim_end_matches('/')
+            .to_string();
+        let Some(entries) = self.dir_entries(&commit, &path, &version, depth) else {
+            return path_missing(&path);
+        };
+        let total = entries.len() as i64;
+        let start = ((page - 1) * page_size).min(total) as usize;
+        let end = (page * page_size).min(total) as usize;
+        let body = serde_json::json!({
+            "status": "success",
+            "status_message": "resource_found",
+            "oxen_version": OXEN_VERSION,
+            "dir": {"filename": path.rsplit('/').next(), "is_dir": true, "size": self.repo.dir_size(&commit, &path),
+                    "resource": {"path": path, "version": version}},
+            "entries": &entries[start..end],
+            "resource": {"path": path, "version": version},
+            "page_size": page_size,
+            "page_number": page,
+            "total_pages": ((total + page_size - 1) / page_size).max(1),
+            "total_entries": total,
+        });
+        json(200, body.to_string().into_bytes())
+    }
+
+    fn dir_entries(
+        &self,
+        commit: &str,
+        dir: &str,
+        version: &str,
+        depth: i64,
+    ) -> Option<Vec<serde_json::Value>> {
+        let (dirs, files) = self.repo.children(commit, dir)?;
+        let join = |name: &str| {
+            if dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            }
+        };
+        let mut entries = Vec::new();
+        for name in dirs {
+            let path = join(&name);
+            let mut entry = serde_json::json!({
+                "filename": name, "hash": hash_of(path.as_bytes()), "is_dir": true,
+                "size": self.repo.dir_size(commit, &path), "data_type": "dir", "mime_type": "inode/directory",
+                "resource": {"path": path, "version": version},
+            });
+            if depth != 0 {
+                entry["children"] = serde_json::Value::Array(self.dir_entries(
+                    commit,
+                    &path,
+                    version,
+                    depth - 1,
+                )?);
+            }
+            entries.push(entry);
+        }
+        for (name, blob, hash) in files {
+            entries.push(serde_json::json!({
+                "filename": name, "hash": hash, "is_dir": false, "size": blob.size(),
+                "mime_type": mime_type(&name), "resource": {"path": join(&name), "version": version},
+            }));
+        }
+        Some(entries)
     }
 
     fn get_file(&self, resource: &[&str], query: &str) -> Response {

@@ -162,6 +162,48 @@ impl Repo {
             .is_some_and(|tree| tree.keys().any(|p| p.starts_with(&prefix)))
     }
 
+    /// The directories and files directly inside `dir` ("" for the root) of `commit`, each sorted by
+    /// name; `None` when `dir` is not a directory there.
+    pub fn children(
+        &self,
+        commit: &str,
+        dir: &str,
+    ) -> Option<(Vec<String>, Vec<(String, Blob, String)>)> {
+        let tree = self.commits.get(commit)?;
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut dirs = std::collections::BTreeSet::new();
+        let mut files = Vec::new();
+        let mut any = false;
+        for (path, (blob, hash)) in tree.range(prefix.clone()..) {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                break;
+            };
+            any = true;
+            match rest.split_once('/') {
+                Some((sub, _)) => {
+                    dirs.insert(sub.to_string());
+                }
+                None => files.push((rest.to_string(), blob.clone(), hash.clone())),
+            }
+        }
+        (any || dir.is_empty()).then(|| (dirs.into_iter().collect(), files))
+    }
+
+    /// The total size of the files below `dir` in `commit`.
+    pub fn dir_size(&self, commit: &str, dir: &str) -> u64 {
+        let prefix = format!("{dir}/");
+        self.commits.get(commit).map_or(0, |tree| {
+            tree.iter()
+                .filter(|(p, _)| p.starts_with(&prefix))
+                .map(|(_, (b, _))| b.size())
+                .sum()
+        })
+    }
+
     /// The commit that last changed `path` as of `commit`.
     pub fn changed_in(&self, commit: &str, path: &str) -> String {
         self.changed_in

@@ -54,6 +54,9 @@ impl Blob {
     }
 }
 
+/// A directory's contents: subdirectory names, and files as (name, content, hash).
+pub type Listing = (Vec<String>, Vec<(String, Blob, String)>);
+
 /// The hash of in-memory bytes.
 pub fn hash_of(bytes: &[u8]) -> String {
     format!("{:x}", xxhash_rust::xxh3::xxh3_128(bytes))
@@ -164,11 +167,7 @@ impl Repo {
 
     /// The directories and files directly inside `dir` ("" for the root) of `commit`, each sorted by
     /// name; `None` when `dir` is not a directory there.
-    pub fn children(
-        &self,
-        commit: &str,
-        dir: &str,
-    ) -> Option<(Vec<String>, Vec<(String, Blob, String)>)> {
+    pub fn children(&self, commit: &str, dir: &str) -> Option<Listing> {
         let tree = self.commits.get(commit)?;
         let prefix = if dir.is_empty() {
             String::new()

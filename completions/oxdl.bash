@@ -47,7 +47,7 @@ _oxdl() {
 
     case "${cmd}" in
         oxdl)
-            opts="-q -v -h -V --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch ls help"
+            opts="-q -v -h -V --host --token --config-dir --quiet --progress --proxy --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch ls help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -67,6 +67,10 @@ _oxdl() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --checksums)
@@ -93,7 +97,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__batch)
-            opts="-C -j -q -v -h -V --output-dir --batch-size --jobs --skip-existing --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-C -j -q -v -h -V --output-dir --batch-size --jobs --skip-existing --host --token --config-dir --quiet --progress --proxy --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,6 +143,10 @@ _oxdl() {
                     COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --checksums)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -163,7 +171,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__get)
-            opts="-o -q -v -h -V --output --width --height --no-verify --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-o -q -v -h -V --output --width --height --no-verify --host --token --config-dir --quiet --progress --proxy --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,6 +207,10 @@ _oxdl() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --checksums)
@@ -295,7 +307,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__ls)
-            opts="-r -l -q -v -h -V --recursive --long --host --token --config-dir --quiet --progress --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-r -l -q -v -h -V --recursive --long --host --token --config-dir --quiet --progress --proxy --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +327,10 @@ _oxdl() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --checksums)

@@ -71,6 +71,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "HOW", value_enum, default_value_t = crate::progress::ProgressMode::Auto)]
     pub progress: crate::progress::ProgressMode,
 
+    /// Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY
+    /// names the host).
+    #[arg(long, global = true, value_name = "URL")]
+    pub proxy: Option<String>,
+
     /// Print one JSON object per file, then a summary object, on stdout (and nothing else there).
     #[arg(long, global = true)]
     pub json: bool,

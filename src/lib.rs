@@ -13,6 +13,7 @@ pub mod hashes;
 pub mod interrupt;
 pub mod ls;
 pub mod progress;
+pub mod proxy;
 pub mod remote;
 pub mod report;
 pub mod retry;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
         connect_timeout: Some(Duration::from_secs_f64(global.connect_timeout)),
         read_timeout: Some(Duration::from_secs_f64(global.timeout)),
         verbose: global.verbose,
+        proxy: proxy::for_endpoint(&endpoint, global.proxy.as_deref())?,
     };
     let ui = Ui {
         display: progress::Display {

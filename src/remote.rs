@@ -44,6 +44,8 @@ pub struct Options {
     pub read_timeout: Option<Duration>,
     /// Log each request and answer on stderr (the token redacted).
     pub verbose: bool,
+    /// The proxy to connect through (chosen by `proxy::for_endpoint`); never one of ureq's own choosing.
+    pub proxy: Option<ureq::Proxy>,
 }
 
 /// An open download of one file.
@@ -206,6 +208,7 @@ impl Remote {
             // The token never follows a redirect: ureq's same-host rule ignores the port, and tokens are
             // filed per host and port.
             .redirect_auth_headers(RedirectAuthHeaders::Never)
+            .proxy(options.proxy.clone())
             .build();
         Remote {
             agent: config.into(),
@@ -395,6 +398,9 @@ impl Remote {
 
     fn send(&self, method: Method, url: &str, body: Vec<u8>) -> Result<Response<Body>> {
         if self.verbose {
+            if let Some(proxy) = self.agent.config().proxy() {
+                eprintln!("> via proxy {}:{}", proxy.host(), proxy.port());
+            }
             let auth = if self.token.is_some() {
                 " (authorization: Bearer <redacted>)"
             } else {

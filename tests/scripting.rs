@@ -339,3 +339,51 @@ fn the_test_servers_listings_match_the_real_servers() {
         assert_eq!(listing_shape(&ours), listing_shape(&real), "{query}");
     }
 }
+
+#[test]
+fn proxies_from_the_environment_and_the_flag() {
+    let server = TestServer::start();
+    let proxy = support::proxy::ConnectProxy::start();
+    let sandbox = Sandbox::new();
+    let target = format!("CONNECT 127.0.0.1:{} HTTP/1.1", server.port);
+    let get_hello = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec!["--host", server.url.as_str()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["get", "ox/demo", "main/hello.txt", "-o", "-", "--no-verify"]);
+        let mut command = sandbox.command(&args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let run = sandbox.run_command(command, b"");
+        run.expect_code(0);
+        assert_eq!(run.stdout, repo_file("hello.txt"));
+    };
+
+    get_hello(&[("HTTP_PROXY", &proxy.url)], &[]);
+    assert_eq!(
+        proxy.seen(),
+        vec![target.clone()],
+        "HTTP_PROXY carries the request"
+    );
+    get_hello(&[("http_proxy", &proxy.url)], &[]);
+    get_hello(&[("ALL_PROXY", &proxy.url)], &[]);
+    assert_eq!(proxy.seen().len(), 3, "lower case and ALL_PROXY too");
+
+    get_hello(
+        &[
+            ("HTTP_PROXY", &proxy.url),
+            ("NO_PROXY", "localhost,127.0.0.1"),
+        ],
+        &[],
+    );
+    get_hello(&[("HTTPS_PROXY", &proxy.url)], &[]);
+    assert_eq!(
+        proxy.seen().len(),
+        3,
+        "NO_PROXY bypasses it; HTTPS_PROXY is for https only"
+    );
+
+    get_hello(&[], &["--proxy", proxy.url.as_str()]);
+    assert_eq!(proxy.seen().len(), 4, "--proxy");
+    assert!(proxy.seen().iter().all(|line| *line == target));
+}

@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the loopback server and a runner for the real `oxdl` binary.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod server;
 
 use std::io::Write;
@@ -60,7 +61,7 @@ impl Sandbox {
         self.dir.path().join(rel)
     }
 
-    /// `oxdl ARGS` in the working directory, with a clean environment (no OXDL_* or OXEN_* variables).
+    /// `oxdl ARGS` in the working directory, with a clean environment (no OXDL_*, OXEN_* or proxy variables).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_oxdl"));
         command
@@ -68,7 +69,9 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env("HOME", self.home.path());
         for (name, _) in std::env::vars() {
-            if name.starts_with("OXDL_") || name.starts_with("OXEN_") {
+            // The machine's own proxy settings must not reach a server on loopback.
+            let proxy = name.to_ascii_lowercase().ends_with("_proxy");
+            if name.starts_with("OXDL_") || name.starts_with("OXEN_") || proxy {
                 command.env_remove(name);
             }
         }

@@ -55,12 +55,23 @@ pub fn no_proxy_matches(list: &str, endpoint: &Endpoint) -> bool {
         .map(|entry| entry.trim().to_ascii_lowercase())
         .filter(|entry| !entry.is_empty())
         .any(|entry| {
+            // `host:port` or `[v6]:port`; a bare IPv6 address (several colons) has no port.
+            let bare_v6 = !entry.starts_with('[') && entry.matches(':').count() > 1;
             let (pattern, entry_port) = match entry.rsplit_once(':') {
-                Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse::<u16>() {
-                    Ok(p) => (h.to_string(), Some(p)),
+                Some((h, p)) if !bare_v6 => match p.parse::<u16>() {
+                    Ok(p) => (
+                        h.trim_start_matches('[').trim_end_matches(']').to_string(),
+                        Some(p),
+                    ),
                     Err(_) => (entry.clone(), None),
                 },
-                _ => (entry.clone(), None),
+                _ => (
+                    entry
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                    None,
+                ),
             };
             if entry_port.is_some_and(|p| Some(p) != port) {
                 return false;

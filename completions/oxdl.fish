@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_oxdl_global_optspecs
-    string join \n host= token= config-dir= q/quiet progress= proxy= json checksums= v/verbose retries= connect-timeout= timeout= h/help V/version
+    string join \n host= token= config-dir= q/quiet progress= proxy= cacert= json checksums= v/verbose retries= connect-timeout= timeout= h/help V/version
 end
 
 function __fish_oxdl_needs_command
@@ -32,6 +32,7 @@ bar\t'Always a bar'
 plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
 none\t'Nothing'"
 complete -c oxdl -n "__fish_oxdl_needs_command" -l proxy -d 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)' -r
+complete -c oxdl -n "__fish_oxdl_needs_command" -l cacert -d 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)' -r -F
 complete -c oxdl -n "__fish_oxdl_needs_command" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
 complete -c oxdl -n "__fish_oxdl_needs_command" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_needs_command" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
@@ -56,6 +57,7 @@ bar\t'Always a bar'
 plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
 none\t'Nothing'"
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l proxy -d 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l cacert -d 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
@@ -80,6 +82,7 @@ bar\t'Always a bar'
 plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
 none\t'Nothing'"
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l proxy -d 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l cacert -d 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
@@ -97,6 +100,7 @@ bar\t'Always a bar'
 plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
 none\t'Nothing'"
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l proxy -d 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l cacert -d 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r

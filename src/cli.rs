@@ -76,6 +76,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL")]
     pub proxy: Option<String>,
 
+    /// Also trust the certificate authorities in this PEM file (for a private or corporate CA).
+    #[arg(
+        long,
+        global = true,
+        env = "SSL_CERT_FILE",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub cacert: Option<PathBuf>,
+
     /// Print one JSON object per file, then a summary object, on stdout (and nothing else there).
     #[arg(long, global = true)]
     pub json: bool,

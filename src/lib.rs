@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod remote;
 pub mod report;
 pub mod retry;
+pub mod tls;
 pub mod transfer;
 pub mod unpack;
 
@@ -49,6 +50,12 @@ pub fn run(cli: Cli) -> Result<()> {
         read_timeout: Some(Duration::from_secs_f64(global.timeout)),
         verbose: global.verbose,
         proxy: proxy::for_endpoint(&endpoint, global.proxy.as_deref())?,
+        // Plain http needs no roots; loading them costs a few milliseconds.
+        tls: if endpoint.base.starts_with("https://") {
+            Some(tls::config(global.cacert.as_deref())?)
+        } else {
+            None
+        },
     };
     let ui = Ui {
         display: progress::Display {

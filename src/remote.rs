@@ -46,6 +46,8 @@ pub struct Options {
     pub verbose: bool,
     /// The proxy to connect through (chosen by `proxy::for_endpoint`); never one of ureq's own choosing.
     pub proxy: Option<ureq::Proxy>,
+    /// Trusted roots for https (see `tls::config`); ureq's defaults when `None`.
+    pub tls: Option<ureq::tls::TlsConfig>,
 }
 
 /// An open download of one file.
@@ -209,6 +211,7 @@ impl Remote {
             // filed per host and port.
             .redirect_auth_headers(RedirectAuthHeaders::Never)
             .proxy(options.proxy.clone())
+            .tls_config(options.tls.clone().unwrap_or_default())
             .build();
         Remote {
             agent: config.into(),
@@ -438,6 +441,15 @@ impl Remote {
     /// Connection-level failures are worth retrying, except those that no retry can fix.
     fn transport_error(&self, err: ureq::Error) -> anyhow::Error {
         let message = format!("cannot reach {}: {err}", self.base);
+        if is_certificate_error(&err) {
+            return unreachable(
+                format!(
+                    "{message}; the server's TLS certificate is not trusted: if a private CA signed it, \
+                     pass --cacert FILE or set SSL_CERT_FILE"
+                ),
+                false,
+            );
+        }
         match err {
             ureq::Error::BadUri(_)
             | ureq::Error::Http(_)
@@ -521,6 +533,18 @@ impl Remote {
                 self.host_key
             )
         }
+    }
+}
+
+/// Whether a connection failed on the server's certificate (which no retry will change).
+fn is_certificate_error(err: &ureq::Error) -> bool {
+    match err {
+        ureq::Error::Rustls(rustls::Error::InvalidCertificate(_)) => true,
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_))),
+        _ => false,
     }
 }
 

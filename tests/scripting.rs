@@ -387,3 +387,50 @@ fn proxies_from_the_environment_and_the_flag() {
     assert_eq!(proxy.seen().len(), 4, "--proxy");
     assert!(proxy.seen().iter().all(|line| *line == target));
 }
+
+#[test]
+fn a_self_signed_server_works_with_its_ca_and_fails_cleanly_without() {
+    let server = TestServer::start();
+    let front = support::tls::TlsFront::start(server.port);
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.join("ca.pem"), &front.cert_pem).unwrap();
+    let args = |extra: &[&'static str]| {
+        let mut all = vec!["--host".to_string(), front.url.clone()];
+        all.extend(extra.iter().map(|s| s.to_string()));
+        all.extend(["get", "ox/demo", "main/hello.txt", "-o", "-"].map(String::from));
+        all
+    };
+    let run_with = |extra: &[&'static str], env: &[(&str, &str)]| {
+        let all = args(extra);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let mut command = sandbox.command(&all);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        sandbox.run_command(command, b"")
+    };
+
+    let run = run_with(&["--cacert", "ca.pem"], &[]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, repo_file("hello.txt"));
+
+    let ca = sandbox.join("ca.pem");
+    let run = run_with(&[], &[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+    run.expect_code(0);
+
+    let run = run_with(&[], &[]);
+    run.expect_code(7)
+        .expect_stderr(&format!("cannot reach {}", front.url))
+        .expect_stderr("certificate is not trusted")
+        .expect_stderr("--cacert");
+    assert!(
+        !run.stderr.contains("retry"),
+        "a certificate error is final: {}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+
+    run_with(&["--cacert", "missing.pem"], &[])
+        .expect_code(2)
+        .expect_stderr("cannot read CA certificates from missing.pem");
+}

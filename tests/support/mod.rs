@@ -3,6 +3,7 @@
 
 pub mod proxy;
 pub mod server;
+pub mod tls;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,11 @@ impl Sandbox {
         for (name, _) in std::env::vars() {
             // The machine's own proxy settings must not reach a server on loopback.
             let proxy = name.to_ascii_lowercase().ends_with("_proxy");
-            if name.starts_with("OXDL_") || name.starts_with("OXEN_") || proxy {
+            if name.starts_with("OXDL_")
+                || name.starts_with("OXEN_")
+                || name.starts_with("SSL_CERT")
+                || proxy
+            {
                 command.env_remove(name);
             }
         }

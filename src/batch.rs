@@ -1,11 +1,10 @@
 //! `oxdl batch`: many files by content hash, streamed from one tarball per request.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use anyhow::{Context, Result};
 use flate2::Compression;
@@ -15,7 +14,7 @@ use crate::Ui;
 use crate::cli::{BatchArgs, SkipExisting};
 use crate::error::{Kind, KindContext, fail, is_server_wide, kind_of};
 use crate::fsio::copy_published;
-use crate::hashes::{self, Wanted};
+use crate::hashes::{Item, ListReader, Wanted};
 use crate::progress::Progress;
 use crate::remote::{BatchReply, Remote};
 use crate::report::{FileReport, Reporter, Status};
@@ -23,52 +22,61 @@ use crate::transfer::{Copied, hash_file};
 use crate::unpack::{self, Observer};
 
 /// Downloads every file of the hash list into the output directory.
+///
+/// A list from a file is read and checked whole before any request. A list piped into stdin is read as
+/// it arrives, and requests start as soon as a request's worth of files is known; a bad line then stops
+/// further requests (the files already written stay) and fails the run.
 pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
-    let wanted = read_list(args.hash_file.as_deref())?;
+    let (input, source, streaming) = open_list(args.hash_file.as_deref())?;
+    let mut reader = ListReader::new(input, &source);
+    let whole = if streaming {
+        None
+    } else {
+        Some(read_whole(&mut reader)?)
+    };
     let out = &args.output_dir;
     let notes = Progress::notes(&ui.display);
-    if wanted.is_empty() {
-        notes.note("oxdl: the hash list is empty; nothing to download");
-        reporter.summary(Summary::default().to_json(0))?;
-        return reporter.finish();
-    }
     std::fs::create_dir_all(out).kind_context(
         Kind::Other,
         format_args!("cannot create output directory {}", out.display()),
     )?;
-
-    let mut summary = Summary::default();
-    let mut to_fetch = Vec::new();
-    for w in wanted {
-        if already_present(&w, out, args.skip_existing, reporter)? {
-            summary.skipped += 1;
-        } else {
-            to_fetch.push(w);
-        }
-    }
     let shared = Shared {
-        progress: Progress::for_files(&ui.display, to_fetch.len() as u64),
+        progress: Progress::for_files(&ui.display, 0),
         written: Mutex::new(HashSet::new()),
         missing: Mutex::new(Vec::new()),
         failed: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
         reporter,
     };
-    // Requests of at most --batch-size files, and at least one per job so that short lists run in
-    // parallel too.
+    let queue = Queue::default();
     let jobs = args.jobs.max(1) as usize;
-    let chunk_size = (args.batch_size as usize)
-        .min(to_fetch.len().div_ceil(jobs))
-        .max(1);
-    let chunks: Vec<&[Wanted]> = to_fetch.chunks(chunk_size).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.min(chunks.len()) {
-            scope.spawn(|| worker(remote, &chunks, &next, out, ui, &shared));
+    let mut feeder = Feeder::new(args, &shared, &queue);
+    let fed = std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| worker(remote, &queue, out, ui, &shared));
         }
+        let fed = match whole {
+            Some(wanted) => feeder.all(wanted, jobs),
+            None => feeder.stream(&mut reader, jobs),
+        };
+        if fed.is_err() {
+            // A bad line: no new request starts; those under way finish.
+            queue.clear();
+        }
+        queue.close();
+        fed
     });
     shared.progress.finish();
-    summary.fetched = lock(&shared.written).len();
+    let late = feeder.into_late();
+    let mut summary = Summary {
+        skipped: late.skipped.len(),
+        ..Summary::default()
+    };
+    let written = shared
+        .written
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    summary.fetched = written.len();
     let failed = shared
         .failed
         .into_inner()
@@ -91,13 +99,19 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
             })?;
         }
     }
+    late.fill(out, &written, reporter, &missing, &failed)?;
     let bytes = shared.progress.total_bytes();
-    notes.note(format!(
-        "{summary}; {bytes} bytes written to {}",
-        out.display()
-    ));
+    if summary.total() == 0 && fed.is_ok() {
+        notes.note("oxdl: the hash list is empty; nothing to download");
+    } else {
+        notes.note(format!(
+            "{summary}; {bytes} bytes written to {}",
+            out.display()
+        ));
+    }
     reporter.summary(summary.to_json(bytes))?;
     reporter.finish()?;
+    fed?;
     // The list of missing hashes is the substance of the partial result, so it is printed even when quiet.
     for w in &missing {
         eprintln!("missing: {}", w.hash);
@@ -123,6 +137,223 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
     Ok(())
 }
 
+/// The whole list, each hash once with all its destinations.
+fn read_whole(reader: &mut ListReader<Box<dyn BufRead + Send>>) -> Result<Vec<Wanted>> {
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut index_of: HashMap<u128, usize> = HashMap::new();
+    while let Some(item) = reader.next_item()? {
+        match item {
+            Item::New(w) => {
+                index_of.insert(w.value, wanted.len());
+                wanted.push(w);
+            }
+            Item::More { value, destination } => {
+                wanted[index_of[&value]].destinations.push(destination)
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// Turns the list into requests for the workers, skipping files already in place.
+struct Feeder<'a> {
+    out: &'a Path,
+    how: SkipExisting,
+    batch_size: usize,
+    shared: &'a Shared<'a>,
+    queue: &'a Queue,
+    /// The request being filled (streaming), with each hash's place in it.
+    pending: Vec<Wanted>,
+    pending_index: HashMap<u128, usize>,
+    /// Hashes already in place, skipped.
+    skipped: HashSet<u128>,
+    /// The first destination of every hash handed out (streaming), for destinations that come later.
+    firsts: HashMap<u128, (String, PathBuf)>,
+    /// Destinations that arrived after their hash had been requested or skipped.
+    late: Vec<(u128, PathBuf)>,
+}
+
+impl<'a> Feeder<'a> {
+    fn new(args: &'a BatchArgs, shared: &'a Shared<'a>, queue: &'a Queue) -> Self {
+        Feeder {
+            out: &args.output_dir,
+            how: args.skip_existing,
+            batch_size: args.batch_size as usize,
+            shared,
+            queue,
+            pending: Vec::new(),
+            pending_index: HashMap::new(),
+            skipped: HashSet::new(),
+            firsts: HashMap::new(),
+            late: Vec::new(),
+        }
+    }
+
+    /// A checked, whole list: requests of at most --batch-size files, and at least one per job so that
+    /// short lists run in parallel too.
+    fn all(&mut self, wanted: Vec<Wanted>, jobs: usize) -> Result<()> {
+        let mut to_fetch = Vec::new();
+        for w in wanted {
+            if already_present(&w, self.out, self.how, self.shared.reporter)? {
+                self.skipped.insert(w.value);
+            } else {
+                to_fetch.push(w);
+            }
+        }
+        self.shared.progress.grow(to_fetch.len() as u64);
+        let chunk_size = self.batch_size.min(to_fetch.len().div_ceil(jobs)).max(1);
+        for chunk in to_fetch.chunks(chunk_size) {
+            self.queue.push(chunk.to_vec());
+        }
+        Ok(())
+    }
+
+    /// A list read as it arrives: a request goes out whenever --batch-size files are known.
+    fn stream(
+        &mut self,
+        reader: &mut ListReader<Box<dyn BufRead + Send>>,
+        jobs: usize,
+    ) -> Result<()> {
+        while let Some(item) = reader.next_item()? {
+            match item {
+                Item::New(w) => {
+                    self.firsts
+                        .insert(w.value, (w.hash.clone(), w.destinations[0].clone()));
+                    if already_present(&w, self.out, self.how, self.shared.reporter)? {
+                        self.skipped.insert(w.value);
+                        continue;
+                    }
+                    self.pending_index.insert(w.value, self.pending.len());
+                    self.pending.push(w);
+                    if self.pending.len() >= self.batch_size {
+                        self.dispatch();
+                    }
+                }
+                Item::More { value, destination } => match self.pending_index.get(&value) {
+                    Some(&at) => self.pending[at].destinations.push(destination),
+                    None => self.late.push((value, destination)),
+                },
+            }
+        }
+        // The rest is split among the jobs, as a whole list would be.
+        let rest = std::mem::take(&mut self.pending);
+        self.pending_index.clear();
+        self.shared.progress.grow(rest.len() as u64);
+        for chunk in rest.chunks(rest.len().div_ceil(jobs).max(1)) {
+            self.queue.push(chunk.to_vec());
+        }
+        Ok(())
+    }
+
+    /// What is left once every request is handed out: the destinations that came late.
+    fn into_late(self) -> Late {
+        Late {
+            skipped: self.skipped,
+            firsts: self.firsts,
+            late: self.late,
+        }
+    }
+
+    fn dispatch(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.shared.progress.grow(self.pending.len() as u64);
+        self.pending_index.clear();
+        self.queue.push(std::mem::take(&mut self.pending));
+    }
+}
+
+/// Destinations that came after their hash had been requested or skipped (a list read as it arrives).
+struct Late {
+    skipped: HashSet<u128>,
+    firsts: HashMap<u128, (String, PathBuf)>,
+    late: Vec<(u128, PathBuf)>,
+}
+
+impl Late {
+    /// Copies each late destination from its hash's first destination when that file is in place;
+    /// reports it with its hash's fate otherwise.
+    fn fill(
+        &self,
+        out: &Path,
+        written: &HashSet<String>,
+        reporter: &Reporter,
+        missing: &[Wanted],
+        failed: &[Wanted],
+    ) -> Result<()> {
+        for (value, destination) in &self.late {
+            let Some((hash, first)) = self.firsts.get(value) else {
+                continue;
+            };
+            let status = if written.contains(hash) || self.skipped.contains(value) {
+                copy_published(&out.join(first), &out.join(destination))?;
+                Status::Fetched
+            } else if missing.iter().any(|w| w.value == *value) {
+                Status::Missing
+            } else if failed.iter().any(|w| w.value == *value) {
+                Status::Failed
+            } else {
+                continue;
+            };
+            let copied = match status {
+                Status::Fetched => Some(
+                    hash_file(&out.join(destination), reporter.wants_sha256()).kind_context(
+                        Kind::Other,
+                        format_args!("cannot read {}", out.join(destination).display()),
+                    )?,
+                ),
+                _ => None,
+            };
+            reporter.file(FileReport {
+                hash,
+                path: destination,
+                bytes: copied.as_ref().map(|c| c.bytes),
+                sha256: copied.as_ref().and_then(|c| c.sha256.as_ref()),
+                status,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Requests waiting for a worker; closed when no more will come.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<(VecDeque<Vec<Wanted>>, bool)>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn push(&self, chunk: Vec<Wanted>) {
+        lock(&self.state).0.push_back(chunk);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        lock(&self.state).1 = true;
+        self.ready.notify_all();
+    }
+
+    fn clear(&self) {
+        lock(&self.state).0.clear();
+    }
+
+    /// The next request, waiting for one; `None` once closed and empty.
+    fn pop(&self) -> Option<Vec<Wanted>> {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(chunk) = state.0.pop_front() {
+                return Some(chunk);
+            }
+            if state.1 {
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// State the workers share: what was written, missing or failed, and the first error.
 struct Shared<'a> {
     progress: Progress,
@@ -140,25 +371,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Takes chunks off the shared list until none are left, each as its own request.
-fn worker(
-    remote: &Remote,
-    chunks: &[&[Wanted]],
-    next: &AtomicUsize,
-    out: &Path,
-    ui: &Ui,
-    shared: &Shared,
-) {
-    loop {
-        let index = next.fetch_add(1, Ordering::SeqCst);
-        let Some(chunk) = chunks.get(index) else {
-            return;
-        };
+/// Takes requests off the queue until it is closed and empty.
+fn worker(remote: &Remote, queue: &Queue, out: &Path, ui: &Ui, shared: &Shared) {
+    while let Some(chunk) = queue.pop() {
         if lock(&shared.failure).as_ref().is_some_and(fatal_for_all) {
-            lock(&shared.failed).extend(chunk.iter().cloned());
+            lock(&shared.failed).extend(chunk);
             continue;
         }
-        if let Err((err, left)) = fetch_chunk(remote, chunk, out, ui, shared) {
+        if let Err((err, left)) = fetch_chunk(remote, &chunk, out, ui, shared) {
             lock(&shared.failed).extend(left);
             shared.progress.note(format!("oxdl: error: {err:#}"));
             lock(&shared.failure).get_or_insert(err);
@@ -370,21 +590,47 @@ impl Observer for Tracker<'_> {
     }
 }
 
-/// Reads the hash list from a file, or from stdin for `-` or no argument with stdin piped.
-fn read_list(path: Option<&Path>) -> Result<Vec<Wanted>> {
+/// The hash list's input, its name for errors, and whether to read it as it arrives (a pipe).
+fn open_list(path: Option<&Path>) -> Result<(Box<dyn BufRead + Send>, String, bool)> {
     match path {
         Some(path) if path != Path::new("-") => {
             let file = File::open(path).kind_context(
                 Kind::Usage,
                 format_args!("cannot open hash list {}", path.display()),
             )?;
-            hashes::parse(BufReader::new(file), &path.display().to_string())
+            Ok((
+                Box::new(BufReader::new(file)),
+                path.display().to_string(),
+                false,
+            ))
         }
         None if std::io::stdin().is_terminal() => Err(fail(
             Kind::Usage,
             "no hash list: name a file, or pipe the hashes into stdin (e.g. oxdl batch ox/demo - < hashes.txt)",
         )),
-        _ => hashes::parse(std::io::stdin().lock(), "<stdin>"),
+        _ => {
+            let streaming = stdin_is_pipe();
+            Ok((
+                Box::new(BufReader::new(std::io::stdin())),
+                "<stdin>".to_string(),
+                streaming,
+            ))
+        }
+    }
+}
+
+/// Whether stdin is a pipe or socket (read as it arrives) rather than a file (read whole first).
+fn stdin_is_pipe() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata("/dev/stdin")
+            .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+            .unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        false
     }
 }
 

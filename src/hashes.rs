@@ -1,7 +1,6 @@
 //! The hash list: `HASH` or `HASH PATH` lines, validated, normalised to the server's form and deduplicated.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -44,54 +43,103 @@ pub fn normalise(text: &str) -> Result<(String, u128), String> {
 pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
     let mut wanted: Vec<Wanted> = Vec::new();
     let mut index_of: HashMap<u128, usize> = HashMap::new();
-    let mut claims = Claims::default();
-    let mut input = input;
-    let mut buf = Vec::new();
-    for number in 1.. {
-        let bad = |why: String| fail(Kind::Usage, format!("{source}: line {number}: {why}"));
-        buf.clear();
-        // Read at most one byte past the limit, so a line without end cannot exhaust memory.
-        let read = (&mut input)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
-        if read == 0 {
-            break;
-        }
-        if buf.len() > MAX_LINE {
-            return Err(bad(format!("longer than {MAX_LINE} bytes")));
-        }
-        let line = std::str::from_utf8(&buf).map_err(|_| bad("not valid UTF-8".to_string()))?;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (hash_text, path_text) = match line.split_once(char::is_whitespace) {
-            Some((hash, path)) => (hash, Some(path.trim())),
-            None => (line, None),
-        };
-        let (hash, value) = normalise(hash_text).map_err(bad)?;
-        let path = path_text
-            .map(relative_destination)
-            .transpose()
-            .map_err(bad)?;
-        if !claims.claim(value, path.as_deref(), number).map_err(bad)? {
-            continue;
-        }
-        let destination = path.unwrap_or_else(|| PathBuf::from(&hash));
-        match index_of.entry(value) {
-            Entry::Occupied(at) => wanted[*at.get()].destinations.push(destination),
-            Entry::Vacant(slot) => {
-                slot.insert(wanted.len());
-                wanted.push(Wanted {
-                    hash,
-                    value,
-                    destinations: vec![destination],
-                });
+    let mut reader = ListReader::new(input, source);
+    while let Some(item) = reader.next_item()? {
+        match item {
+            Item::New(w) => {
+                index_of.insert(w.value, wanted.len());
+                wanted.push(w);
+            }
+            Item::More { value, destination } => {
+                wanted[index_of[&value]].destinations.push(destination);
             }
         }
     }
     Ok(wanted)
+}
+
+/// One step of a hash list: a hash first seen, or another destination for a hash seen before.
+#[derive(Debug)]
+pub enum Item {
+    New(Wanted),
+    More { value: u128, destination: PathBuf },
+}
+
+/// Reads a hash list line by line, so that work can start before the list ends (`oxdl batch` on a
+/// pipe). Every check of [`parse`] applies, across the whole list.
+pub struct ListReader<R> {
+    input: R,
+    source: String,
+    number: usize,
+    claims: Claims,
+    seen: HashSet<u128>,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> ListReader<R> {
+    /// A reader of `input`, named `source` in errors.
+    pub fn new(input: R, source: &str) -> Self {
+        ListReader {
+            input,
+            source: source.to_string(),
+            number: 0,
+            claims: Claims::default(),
+            seen: HashSet::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next item, `None` at the end of the list, or an error naming the bad line.
+    pub fn next_item(&mut self) -> Result<Option<Item>> {
+        loop {
+            self.number += 1;
+            let (number, source) = (self.number, &self.source);
+            let bad = |why: String| fail(Kind::Usage, format!("{source}: line {number}: {why}"));
+            self.buf.clear();
+            // Read at most one byte past the limit, so a line without end cannot exhaust memory.
+            let read = (&mut self.input)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
+            if read == 0 {
+                return Ok(None);
+            }
+            if self.buf.len() > MAX_LINE {
+                return Err(bad(format!("longer than {MAX_LINE} bytes")));
+            }
+            let line =
+                std::str::from_utf8(&self.buf).map_err(|_| bad("not valid UTF-8".to_string()))?;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (hash_text, path_text) = match line.split_once(char::is_whitespace) {
+                Some((hash, path)) => (hash, Some(path.trim())),
+                None => (line, None),
+            };
+            let (hash, value) = normalise(hash_text).map_err(bad)?;
+            let path = path_text
+                .map(relative_destination)
+                .transpose()
+                .map_err(bad)?;
+            if !self
+                .claims
+                .claim(value, path.as_deref(), number)
+                .map_err(bad)?
+            {
+                continue;
+            }
+            let destination = path.unwrap_or_else(|| PathBuf::from(&hash));
+            if !self.seen.insert(value) {
+                return Ok(Some(Item::More { value, destination }));
+            }
+            return Ok(Some(Item::New(Wanted {
+                hash,
+                value,
+                destinations: vec![destination],
+            })));
+        }
+    }
 }
 
 /// The destinations claimed so far, so that two different hashes never share a file and no file stands

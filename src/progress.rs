@@ -57,8 +57,8 @@ pub struct Progress {
     counts: Counts,
     quiet: bool,
     plain: bool,
-    /// The expected total: bytes for a download, files for a batch.
-    total: Option<u64>,
+    /// The expected total (bytes for a download, files for a batch); 0 when unknown.
+    total: AtomicU64,
     bytes: AtomicU64,
     files: AtomicU64,
     started: Instant,
@@ -98,7 +98,7 @@ impl Progress {
             counts,
             quiet: display.quiet,
             plain: display.wants_plain(),
-            total,
+            total: AtomicU64::new(total.unwrap_or(0)),
             bytes: AtomicU64::new(0),
             files: AtomicU64::new(0),
             started: Instant::now(),
@@ -161,6 +161,14 @@ impl Progress {
         }
     }
 
+    /// Adds `n` to the expected number of files (a list read as it arrives grows as it goes).
+    pub fn grow(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc_length(n);
+        }
+    }
+
     /// Counts one more file done.
     pub fn file_done(&self) {
         self.files.fetch_add(1, Ordering::Relaxed);
@@ -219,12 +227,13 @@ impl Progress {
         let bytes = HumanBytes(self.total_bytes());
         let rate = HumanBytes(self.rate());
         let secs = self.started.elapsed().as_secs();
-        match (self.counts, self.total) {
-            (Counts::Files, Some(total)) => format!(
+        let total = self.total.load(Ordering::Relaxed);
+        match (self.counts, total) {
+            (Counts::Files, total) => format!(
                 "oxdl: progress: {}/{total} files, {bytes}, {rate}/s, {secs}s",
                 self.files.load(Ordering::Relaxed)
             ),
-            (Counts::Bytes, Some(total)) => {
+            (Counts::Bytes, total) if total > 0 => {
                 format!(
                     "oxdl: progress: {bytes} of {}, {rate}/s, {secs}s",
                     HumanBytes(total)

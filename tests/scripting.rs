@@ -434,3 +434,120 @@ fn a_self_signed_server_works_with_its_ca_and_fails_cleanly_without() {
         .expect_code(2)
         .expect_stderr("cannot read CA certificates from missing.pem");
 }
+
+/// Starts `oxdl batch` reading a pipe that the test writes into at its own pace.
+fn piped_batch(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> std::process::Child {
+    let mut all = vec!["--host", server.url.as_str(), "batch", "ox/demo", "-j", "1"];
+    all.extend_from_slice(args);
+    sandbox
+        .command(&all)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for_requests(server: &TestServer, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.requests().len() < count {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} requests",
+            server.requests().len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn batch_starts_requesting_before_a_piped_list_ends() {
+    use std::io::Write;
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let lines: Vec<String> = with_paths().lines().map(str::to_string).collect();
+    let mut child = piped_batch(&sandbox, &server, &["--batch-size", "2", "-C", "out"]);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}\n{}", lines[0], lines[1]).unwrap();
+    stdin.flush().unwrap();
+    // Two files are a request's worth: it goes out while the list is still open.
+    wait_for_requests(&server, 1);
+    assert_eq!(server.requests()[0].batch_hashes().len(), 2);
+    for line in &lines[2..] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    // A hash again, with a new path, after its request went out: filled from the first copy.
+    writeln!(
+        stdin,
+        "{} again/hello.txt",
+        lines[1].split(' ').next().unwrap()
+    )
+    .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in &lines {
+        let path = line.split_once(' ').unwrap().1;
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(path)
+        );
+    }
+    assert_eq!(
+        std::fs::read(sandbox.join("out/again/hello.txt")).unwrap(),
+        repo_file("hello.txt")
+    );
+    let requested: usize = server
+        .requests()
+        .iter()
+        .map(|r| r.batch_hashes().len())
+        .sum();
+    assert_eq!(requested, 8, "each hash requested once");
+}
+
+#[test]
+fn a_bad_line_in_a_piped_list_stops_further_requests() {
+    use std::io::Write;
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let lines: Vec<String> = with_paths().lines().map(str::to_string).collect();
+    let mut child = piped_batch(&sandbox, &server, &["--batch-size", "2", "-C", "out"]);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}\n{}", lines[0], lines[1]).unwrap();
+    stdin.flush().unwrap();
+    wait_for_requests(&server, 1);
+    writeln!(
+        stdin,
+        "{}\nnot-a-hash\n{}\n{}",
+        lines[2], lines[3], lines[4]
+    )
+    .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("<stdin>: line 4: 'not-a-hash' is not a content hash"),
+        "{stderr}"
+    );
+    // The first request's files are complete; nothing after the bad line was asked for.
+    for line in &lines[..2] {
+        let path = line.split_once(' ').unwrap().1;
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(path)
+        );
+    }
+    let requested: Vec<String> = server
+        .requests()
+        .iter()
+        .flat_map(|r| r.batch_hashes())
+        .collect();
+    let later = lines[3].split(' ').next().unwrap().to_string();
+    assert!(!requested.contains(&later), "{requested:?}");
+}

@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUNS=${1:-5}
+[ "$RUNS" -ge 3 ] || { echo "bench: at least 3 runs make a median worth reading" >&2; exit 1; }
 WORK=${BENCH_DIR:-/tmp/oxdl-bench}
 JOBS=${JOBS:-4}
 
@@ -84,7 +85,7 @@ OXDL=("$BIN/oxdl" -q)
 
 # The baseline batch download of a data set: the request body as the server wants it, piped into tar.
 curl_tar() {
-    echo "curl -sS -X QUERY --data-binary @'$WORK/hashes-$1.gz' '$(url "$1")/api/repos/ox/demo/versions' | tar -xzf - -C '$OUT'"
+    echo "curl -fsS -X QUERY --data-binary @'$WORK/hashes-$1.gz' '$(url "$1")/api/repos/ox/demo/versions' | tar -xzf - -C '$OUT'"
 }
 
 # case NAME BYTES: runs the commands defined in CMD_<tool> for that case, interleaved run by run so that
@@ -92,12 +93,18 @@ curl_tar() {
 run_case() {
     local name=$1 bytes=$2
     shift 2
+    local tools=("$@")
     for round in $(seq 0 "$RUNS"); do
-        for tool in "$@"; do
+        # Each round starts with another tool, so that no tool always follows the same one.
+        for i in $(seq 0 $((${#tools[@]} - 1))); do
+            local tool=${tools[$(((i + round) % ${#tools[@]}))]}
             local -n cmd="CMD_${name}_${tool//-/_}"
             run_once "$name/$tool" "$bytes" "$((round > 0 ? 1 : 0))" "${cmd[@]}"
+            unset -n cmd
         done
     done
+    # Every output of the last run is checked, so that a failed download cannot pass for a fast one.
+    check_output "$name"
 }
 
 CMD_small_curl_tar=(sh -c "$(curl_tar small)")
@@ -106,7 +113,7 @@ CMD_small_oxdl_jN=("${OXDL[@]}" --host "$(url small)" batch ox/demo "$WORK/hashe
 CMD_large_curl_tar=(sh -c "$(curl_tar large)")
 CMD_large_oxdl_j1=("${OXDL[@]}" --host "$(url large)" batch ox/demo "$WORK/hashes-large.txt" -C "$OUT" -j 1)
 CMD_large_oxdl_jN=("${OXDL[@]}" --host "$(url large)" batch ox/demo "$WORK/hashes-large.txt" -C "$OUT" -j "$JOBS")
-CMD_get_curl_o=(curl -sS -o "$OUT/table.csv" "$(url one)/api/repos/ox/demo/versions/main/table.csv")
+CMD_get_curl_o=(curl -fsS -o "$OUT/table.csv" "$(url one)/api/repos/ox/demo/versions/main/table.csv")
 CMD_get_oxdl=("${OXDL[@]}" --host "$(url one)" get ox/demo main/table.csv -o "$OUT/table.csv")
 
 run_case small "$SMALL" curl-tar oxdl-j1 oxdl-jN
@@ -116,10 +123,24 @@ run_case get "$ONE" curl-o oxdl
 # The hash-list path: a million hashes on stdin, parsed, validated and sent (the server has none of them,
 # so each request of 10,000 comes back as a list of missing hashes). Linear work shows as seconds, not minutes.
 seq 1000000 | awk '{ printf "7f3a9c0e5b2d4f6819ab0c3d%08x\n", $1 }' >"$WORK/million.txt"
+# check_output CASE: the last run's files are all there, with the right sizes.
+check_output() {
+    local expected
+    case $1 in
+        get) expected=$ONE ;;
+        small) expected=$SMALL ;;
+        large) expected=$LARGE ;;
+    esac
+    local got
+    got=$(du -sb --exclude='.*' "$OUT" | cut -f1)
+    [ "$got" = "$expected" ] || { echo "bench: $1 wrote $got bytes, expected $expected" >&2; exit 1; }
+}
+
 measure_million() {
     rm -rf "$OUT" && mkdir -p "$OUT"
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" sh -c \
-        "'$BIN/oxdl' -q --host '$(url small)' batch ox/demo -C '$OUT' --batch-size 10000 < '$WORK/million.txt' 2>/dev/null; test \$? -eq 5"
+        "'$BIN/oxdl' -q --host '$(url small)' batch ox/demo -C '$OUT' --batch-size 10000 < '$WORK/million.txt' 2>/dev/null; test \$? -eq 5" ||
+        { echo "bench: the million-hash run did not end as expected (exit 5: all missing)" >&2; exit 1; }
     read -r secs kib <"$WORK/time.txt"
     echo "hashlist/oxdl-1M 0 $secs $kib" >>"$RESULTS"
 }
@@ -134,14 +155,15 @@ TABLE=$(awk '
         return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
     }
     END {
-        print "| case | tool | median wall (s) | throughput (MB/s) | peak RSS (MiB) | ratio oxdl/baseline |"
+        print "| case | tool | median wall (s) | throughput (MB/s) | peak RSS, max of runs (MiB) | ratio oxdl/baseline |"
         print "|---|---|---:|---:|---:|---:|"
         for (i = 1; i <= count; i++) {
             key = order[i]; split(key, part, "/")
-            s = median(secs, key, n[key]); r = median(kib, key, n[key]) / 1024
+            s = median(secs, key, n[key]); r = 0
+            for (j = 1; j <= n[key]; j++) if (kib[key, j] / 1024 > r) r = kib[key, j] / 1024
             if (part[2] ~ /^curl/) base[part[1]] = s
             mbs = (bytes[key] > 0 && s > 0) ? sprintf("%.0f", bytes[key] / s / 1e6) : "-"
-            ratio = (part[2] ~ /^oxdl/ && (part[1] in base)) ? sprintf("%.2f", s / base[part[1]]) : "-"
+            ratio = (part[2] ~ /^oxdl/ && (part[1] in base)) ? sprintf("%.3f", s / base[part[1]]) : "-"
             tool = part[2]; sub(/-jN$/, "-j" jobs, tool); sub(/^curl-tar$/, "curl \\| tar", tool); sub(/^curl-o$/, "curl -o", tool)
             printf "| %s | %s | %.2f | %s | %.1f | %s |\n", part[1], tool, s, mbs, r, ratio
         }
@@ -157,6 +179,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo "(\`oxdl-testserver\`, same machine, loopback) replays cached batch answers so its own gzip is not timed."
     echo "Baselines: \`curl -sS -X QUERY --data-binary @hashes.gz URL | tar -xzf - -C DIR\` ($(curl --version | head -n1 | cut -d' ' -f1-2), $(tar --version | head -n1)) and \`curl -sS -o FILE URL\`."
     echo "oxdl verifies every byte (XXH3-128) and writes every file atomically; the baselines verify nothing."
+    echo "Peak RSS is that of the largest process (for \`curl | tar\`: curl; tar and gzip are smaller), the maximum over the runs."
     echo
     echo "Data: small = 4,000 files of 4–64 KiB ($((SMALL / 1000000)) MB); large = 8 files of 128 MiB; get = one 1 GiB file; all compressible about 2:1."
     echo "hashlist = 1,000,000 hashes on stdin, parsed, validated and sent in requests of 10,000 (all reported missing by the server)."

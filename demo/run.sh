@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# oxdl in one command, offline: serves a small sample repository (text, CSV, JSON and a PNG image) on this
+# oxdl in one command, with no Oxen server or network of its own (the first build fetches crates): serves a small sample repository (text, CSV, JSON and a PNG image) on this
 # machine with oxdl-testserver, then downloads from it with `oxdl get` and `oxdl batch`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,33 +16,40 @@ cleanup() {
 }
 trap cleanup EXIT
 cp -r "$ROOT/tests/fixtures/oxen-server-0.50.7/repo" "$WORK/sample"
-"$BIN/oxdl-testserver" "$WORK/sample" --repo ox/demo --write-list "$WORK/files.txt" >"$WORK/url" 2>/dev/null &
+"$BIN/oxdl-testserver" "$WORK/sample" --repo ox/demo >"$WORK/url" 2>"$WORK/server.log" &
 SERVER=$!
 for _ in $(seq 100); do
     [ -s "$WORK/url" ] && break
     sleep 0.1
 done
-[ -s "$WORK/url" ] || { echo "demo: the server did not start" >&2; exit 1; }
+[ -s "$WORK/url" ] || { echo "demo: the server did not start:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 export OXDL_HOST
 OXDL_HOST=$(head -n1 "$WORK/url")
 cd "$WORK"
 mkdir -p here && cd here
 
 export PATH="$BIN:$PATH"
+# show WORDS...: prints the command as it would be typed, then runs it.
 show() {
-    printf '\n\033[1m$ %s\033[0m\n' "$*"
+    local shown
+    shown=$(printf '%q ' "$@")
+    printf '\n$ %s\n' "${shown% }"
     "$@"
 }
 
 echo "demo: serving a sample repository as ox/demo at $OXDL_HOST (OXDL_HOST is set to it)"
 show oxdl get ox/demo main/images/gradient.png
-show oxdl get ox/demo main/hello.txt -o -
 show ls -l gradient.png
-show cat ../files.txt
-show oxdl batch ox/demo ../files.txt -C dataset
+show oxdl get ox/demo main/hello.txt -o -
+show oxdl ls ox/demo main -r --long
+
+pipe() {
+    printf '\n$ %s\n' "$1"
+    sh -c "$1"
+}
+pipe "oxdl ls ox/demo main -r | oxdl batch ox/demo -C dataset"
 show find dataset -type f
-show sh -c "cut -d' ' -f1 ../files.txt | oxdl batch ox/demo -C by-hash"
-show ls by-hash
-show oxdl batch ox/demo ../files.txt -C dataset
+pipe "oxdl ls ox/demo main -r | oxdl batch ox/demo -C dataset"
+pipe "oxdl ls ox/demo main/nested -r | cut -d' ' -f1 | oxdl batch ox/demo -C by-hash --json"
 echo
 echo "demo: done. Try 'oxdl --help'; exit codes are listed at its end."

@@ -120,12 +120,11 @@ impl PendingFile {
         };
         sweep_stale(dir);
         let mut temp = create_temp(dir);
-        if seen
-            && temp
-                .as_ref()
-                .is_err_and(|err| err.kind() == std::io::ErrorKind::NotFound)
+        if temp
+            .as_ref()
+            .is_err_and(|err| err.kind() == std::io::ErrorKind::NotFound)
         {
-            // Removed meanwhile (say, by a failed file that had made it): make it again.
+            // Removed meanwhile (say, by another worker's failed file that had made it): make it again.
             created = CreatedDirs::create(dir)?;
             temp = create_temp(dir);
         }

@@ -74,10 +74,12 @@ fn relay(
             if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                 length = value.trim().parse().unwrap_or(0);
             }
-            request.extend_from_slice(line.as_bytes());
             if line == "\r\n" {
+                // One request per connection here, so the answer ends where the connection does.
+                request.extend_from_slice(b"connection: close\r\n\r\n");
                 break;
             }
+            request.extend_from_slice(line.as_bytes());
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;

@@ -83,18 +83,22 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Reco
     Ok(Some(request))
 }
 
-/// Writes the status line and headers; `length` None means chunked transfer encoding.
+/// Writes the status line and headers; `length` None means chunked transfer encoding; `close` announces
+/// that the connection ends after this answer.
 pub fn write_head(
     stream: &mut impl Write,
     status: u16,
     headers: &[(String, String)],
     length: Option<u64>,
+    close: bool,
 ) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str("connection: close\r\n");
+    if close {
+        head.push_str("connection: close\r\n");
+    }
     match length {
         Some(length) => head.push_str(&format!("content-length: {length}\r\n\r\n")),
         None => head.push_str("transfer-encoding: chunked\r\n\r\n"),

@@ -145,6 +145,7 @@ impl Server {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(State {
             faults: Mutex::new(config.faults.iter().cloned().collect()),
+            next_request_id: std::sync::atomic::AtomicU64::new(1),
             config,
             repo,
             requests: requests.clone(),
@@ -185,6 +186,7 @@ struct State {
     repo: Repo,
     requests: Arc<Mutex<Vec<Recorded>>>,
     faults: Mutex<VecDeque<Fault>>,
+    next_request_id: std::sync::atomic::AtomicU64,
 }
 
 /// What a response carries.
@@ -221,11 +223,26 @@ impl Response {
 }
 
 impl State {
+    /// Answers requests on one connection, keeping it open between them as the real server does,
+    /// until the client closes it, asks to, or an answer is cut on purpose.
     fn serve(&self, stream: TcpStream) -> io::Result<()> {
         let mut reader = BufReader::new(stream.try_clone()?);
-        let Some(request) = read_request(&mut reader)? else {
-            return Ok(());
-        };
+        while let Some(request) = read_request(&mut reader)? {
+            let wants_close = request
+                .header("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+            let response = self.answer(&request);
+            let keep = !wants_close && response.cut.is_none();
+            self.write(&stream, response, keep)?;
+            if !keep {
+                break;
+            }
+        }
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        Ok(())
+    }
+
+    fn answer(&self, request: &Recorded) -> Response {
         self.requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -235,7 +252,7 @@ impl State {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop_front();
-        let response = match fault {
+        match fault {
             Some(Fault::Status {
                 status,
                 retry_after,
@@ -254,10 +271,10 @@ impl State {
             ),
             Some(Fault::Cut(bytes)) => Response {
                 cut: Some(bytes as u64),
-                ..self.route(&request)
+                ..self.route(request)
             },
             Some(Fault::Stall(pause)) => {
-                let response = self.route(&request);
+                let response = self.route(request);
                 let half = match &response.payload {
                     Payload::Bytes(bytes) => bytes.len() as u64 / 2,
                     Payload::Blob(blob) => blob.size() / 2,
@@ -269,21 +286,24 @@ impl State {
                     ..response
                 }
             }
-            Some(Fault::Pass) | None => self.route(&request),
-        };
-        self.write(stream, response)
+            Some(Fault::Pass) | None => self.route(request),
+        }
     }
 
-    fn write(&self, stream: TcpStream, response: Response) -> io::Result<()> {
+    fn write(&self, stream: &TcpStream, response: Response, keep: bool) -> io::Result<()> {
         let mut headers = response.headers;
         headers.push(("oxen-version".to_string(), OXEN_VERSION.to_string()));
+        let id = self
+            .next_request_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        headers.push(("x-oxen-request-id".to_string(), format!("{id:016x}")));
         let length = match (&response.payload, response.chunked) {
             (_, true) | (Payload::Archive(_), _) => None,
             (Payload::Bytes(bytes), false) => Some(bytes.len() as u64),
             (Payload::Blob(blob), false) => Some(blob.size()),
         };
         let mut socket = BufWriter::with_capacity(256 * 1024, stream.try_clone()?);
-        write_head(&mut socket, response.status, &headers, length)?;
+        write_head(&mut socket, response.status, &headers, length, !keep)?;
         let body = match length {
             Some(_) => BodyWriter::Fixed(socket),
             None => BodyWriter::Chunked(Chunked::new(socket)),
@@ -307,7 +327,6 @@ impl State {
         } else {
             let _ = body.flush();
         }
-        let _ = stream.shutdown(std::net::Shutdown::Both);
         result
     }
 
@@ -330,7 +349,11 @@ impl State {
             return io::copy(&mut cached, out).map(drop);
         }
         std::fs::create_dir_all(dir)?;
-        let temp = path.with_extension(format!("part{}", std::process::id()));
+        // Unique per answer: two clients may ask for the same list at once.
+        let serial = self
+            .next_request_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = path.with_extension(format!("part{}-{serial}", std::process::id()));
         let mut tee = Tee {
             a: out,
             b: BufWriter::new(File::create(&temp)?),
@@ -345,7 +368,7 @@ impl State {
             return response;
         }
         let user_agent = request.header("user-agent").unwrap_or("");
-        if user_agent.to_ascii_lowercase().contains("oxen") {
+        if user_agent.to_ascii_lowercase().contains("oxen") && !client_version_ok(user_agent) {
             return json(426, UPDATE_REQUIRED.as_bytes().to_vec());
         }
         let (path, query) = request
@@ -734,6 +757,17 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(bytes).expect("writing to memory");
     encoder.finish().expect("writing to memory")
+}
+
+/// What the real server accepts from a User-Agent containing "oxen": `Name/<semver>` at 0.36.0 or later.
+fn client_version_ok(user_agent: &str) -> bool {
+    let version = user_agent.split_once('/').map_or("", |(_, v)| v.trim());
+    let parts: Vec<u64> = version
+        .split(['.', '-', '+', ' '])
+        .take(3)
+        .map_while(|p| p.parse().ok())
+        .collect();
+    parts.len() == 3 && (parts[0], parts[1], parts[2]) >= (0, 36, 0)
 }
 
 fn parse_size_query(query: &str) -> Result<(Option<u32>, Option<u32>), String> {

@@ -9,7 +9,7 @@ fn request(url: &str, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
     let authority = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority).unwrap();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).unwrap();

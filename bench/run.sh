@@ -77,7 +77,9 @@ run_once() {
     echo "bench: $label: ${secs}s, $((kib / 1024)) MiB" >&2
 }
 
-size_of() { du -sb --exclude='.*' "$WORK/data-$1" | cut -f1; }
+# The total size of the regular files below a directory (hidden ones excepted).
+file_bytes() { find "$1" -type f ! -name '.*' -printf '%s\n' | awk '{ s += $1 } END { printf "%d\n", s }'; }
+size_of() { file_bytes "$WORK/data-$1"; }
 SMALL=$(size_of small)
 LARGE=$(size_of large)
 ONE=$(size_of one)
@@ -107,6 +109,19 @@ run_case() {
     check_output "$name"
 }
 
+# check_output CASE: the last run's files are all there, with the right sizes.
+check_output() {
+    local expected
+    case $1 in
+        get) expected=$ONE ;;
+        small) expected=$SMALL ;;
+        large) expected=$LARGE ;;
+    esac
+    local got
+    got=$(file_bytes "$OUT")
+    [ "$got" = "$expected" ] || { echo "bench: $1 wrote $got bytes, expected $expected" >&2; exit 1; }
+}
+
 CMD_small_curl_tar=(sh -c "$(curl_tar small)")
 CMD_small_oxdl_j1=("${OXDL[@]}" --host "$(url small)" batch ox/demo "$WORK/hashes-small.txt" -C "$OUT" -j 1)
 CMD_small_oxdl_jN=("${OXDL[@]}" --host "$(url small)" batch ox/demo "$WORK/hashes-small.txt" -C "$OUT" -j "$JOBS")
@@ -123,19 +138,6 @@ run_case get "$ONE" curl-o oxdl
 # The hash-list path: a million hashes on stdin, parsed, validated and sent (the server has none of them,
 # so each request of 10,000 comes back as a list of missing hashes). Linear work shows as seconds, not minutes.
 seq 1000000 | awk '{ printf "7f3a9c0e5b2d4f6819ab0c3d%08x\n", $1 }' >"$WORK/million.txt"
-# check_output CASE: the last run's files are all there, with the right sizes.
-check_output() {
-    local expected
-    case $1 in
-        get) expected=$ONE ;;
-        small) expected=$SMALL ;;
-        large) expected=$LARGE ;;
-    esac
-    local got
-    got=$(du -sb --exclude='.*' "$OUT" | cut -f1)
-    [ "$got" = "$expected" ] || { echo "bench: $1 wrote $got bytes, expected $expected" >&2; exit 1; }
-}
-
 measure_million() {
     rm -rf "$OUT" && mkdir -p "$OUT"
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" sh -c \
@@ -155,13 +157,23 @@ TABLE=$(awk '
         return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
     }
     END {
-        print "| case | tool | median wall (s) | throughput (MB/s) | peak RSS, max of runs (MiB) | ratio oxdl/baseline |"
-        print "|---|---|---:|---:|---:|---:|"
         for (i = 1; i <= count; i++) {
             key = order[i]; split(key, part, "/")
+            if (part[2] ~ /^curl/) base[part[1]] = median(secs, key, n[key])
+        }
+        # Baselines first within each case, as the cases first appeared.
+        m = 0
+        for (i = 1; i <= count; i++) { split(order[i], part, "/"); if (!(part[1] in casepos)) { casepos[part[1]] = ++ncases; cases[ncases] = part[1] } }
+        for (c = 1; c <= ncases; c++) {
+            for (i = 1; i <= count; i++) { split(order[i], part, "/"); if (part[1] == cases[c] && part[2] ~ /^curl/) sorted[++m] = order[i] }
+            for (i = 1; i <= count; i++) { split(order[i], part, "/"); if (part[1] == cases[c] && part[2] !~ /^curl/) sorted[++m] = order[i] }
+        }
+        print "| case | tool | median wall (s) | throughput (MB/s) | peak RSS, max of runs (MiB) | ratio oxdl/baseline |"
+        print "|---|---|---:|---:|---:|---:|"
+        for (i = 1; i <= m; i++) {
+            key = sorted[i]; split(key, part, "/")
             s = median(secs, key, n[key]); r = 0
             for (j = 1; j <= n[key]; j++) if (kib[key, j] / 1024 > r) r = kib[key, j] / 1024
-            if (part[2] ~ /^curl/) base[part[1]] = s
             mbs = (bytes[key] > 0 && s > 0) ? sprintf("%.0f", bytes[key] / s / 1e6) : "-"
             ratio = (part[2] ~ /^oxdl/ && (part[1] in base)) ? sprintf("%.3f", s / base[part[1]]) : "-"
             tool = part[2]; sub(/-jN$/, "-j" jobs, tool); sub(/^curl-tar$/, "curl \\| tar", tool); sub(/^curl-o$/, "curl -o", tool)

@@ -32,7 +32,7 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
     let whole = if streaming {
         None
     } else {
-        Some(read_whole(&mut reader)?)
+        Some(reader.collect_all()?)
     };
     let out = &args.output_dir;
     let notes = Progress::notes(&ui.display);
@@ -137,24 +137,6 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
     Ok(())
 }
 
-/// The whole list, each hash once with all its destinations.
-fn read_whole(reader: &mut ListReader<Box<dyn BufRead + Send>>) -> Result<Vec<Wanted>> {
-    let mut wanted: Vec<Wanted> = Vec::new();
-    let mut index_of: HashMap<u128, usize> = HashMap::new();
-    while let Some(item) = reader.next_item()? {
-        match item {
-            Item::New(w) => {
-                index_of.insert(w.value, wanted.len());
-                wanted.push(w);
-            }
-            Item::More { value, destination } => {
-                wanted[index_of[&value]].destinations.push(destination)
-            }
-        }
-    }
-    Ok(wanted)
-}
-
 /// Turns the list into requests for the workers, skipping files already in place.
 struct Feeder<'a> {
     out: &'a Path,
@@ -202,9 +184,7 @@ impl<'a> Feeder<'a> {
         }
         self.shared.progress.grow(to_fetch.len() as u64);
         let chunk_size = self.batch_size.min(to_fetch.len().div_ceil(jobs)).max(1);
-        for chunk in to_fetch.chunks(chunk_size) {
-            self.queue.push(chunk.to_vec());
-        }
+        self.queue.push_split(to_fetch, chunk_size);
         Ok(())
     }
 
@@ -229,7 +209,9 @@ impl<'a> Feeder<'a> {
                         self.dispatch();
                     }
                 }
-                Item::More { value, destination } => match self.pending_index.get(&value) {
+                Item::More {
+                    value, destination, ..
+                } => match self.pending_index.get(&value) {
                     Some(&at) => self.pending[at].destinations.push(destination),
                     None => self.late.push((value, destination)),
                 },
@@ -239,9 +221,8 @@ impl<'a> Feeder<'a> {
         let rest = std::mem::take(&mut self.pending);
         self.pending_index.clear();
         self.shared.progress.grow(rest.len() as u64);
-        for chunk in rest.chunks(rest.len().div_ceil(jobs).max(1)) {
-            self.queue.push(chunk.to_vec());
-        }
+        let chunk_size = rest.len().div_ceil(jobs).max(1);
+        self.queue.push_split(rest, chunk_size);
         Ok(())
     }
 
@@ -328,6 +309,18 @@ impl Queue {
     fn push(&self, chunk: Vec<Wanted>) {
         lock(&self.state).0.push_back(chunk);
         self.ready.notify_one();
+    }
+
+    /// Queues `files` as requests of `chunk_size` files each, moving them, not copying.
+    fn push_split(&self, files: Vec<Wanted>, chunk_size: usize) {
+        let mut files = files.into_iter();
+        loop {
+            let chunk: Vec<Wanted> = files.by_ref().take(chunk_size).collect();
+            if chunk.is_empty() {
+                return;
+            }
+            self.push(chunk);
+        }
     }
 
     fn close(&self) {

@@ -1,6 +1,6 @@
 //! The hash list: `HASH` or `HASH PATH` lines, validated, normalised to the server's form and deduplicated.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{BufRead, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -41,28 +41,35 @@ pub fn normalise(text: &str) -> Result<(String, u128), String> {
 
 /// Reads a hash list from `input` (named `source` in errors); fails on the first bad line, naming it.
 pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
-    let mut wanted: Vec<Wanted> = Vec::new();
-    let mut index_of: HashMap<u128, usize> = HashMap::new();
-    let mut reader = ListReader::new(input, source);
-    while let Some(item) = reader.next_item()? {
-        match item {
-            Item::New(w) => {
-                index_of.insert(w.value, wanted.len());
-                wanted.push(w);
-            }
-            Item::More { value, destination } => {
-                wanted[index_of[&value]].destinations.push(destination);
+    ListReader::new(input, source).collect_all()
+}
+
+impl<R: BufRead> ListReader<R> {
+    /// The rest of the list, each hash once with all its destinations.
+    pub fn collect_all(&mut self) -> Result<Vec<Wanted>> {
+        let mut wanted: Vec<Wanted> = Vec::new();
+        while let Some(item) = self.next_item()? {
+            match item {
+                Item::New(w) => wanted.push(w),
+                Item::More {
+                    index, destination, ..
+                } => wanted[index].destinations.push(destination),
             }
         }
+        Ok(wanted)
     }
-    Ok(wanted)
 }
 
 /// One step of a hash list: a hash first seen, or another destination for a hash seen before.
 #[derive(Debug)]
 pub enum Item {
     New(Wanted),
-    More { value: u128, destination: PathBuf },
+    /// `index` counts the `New` items before, from 0.
+    More {
+        index: usize,
+        value: u128,
+        destination: PathBuf,
+    },
 }
 
 /// Reads a hash list line by line, so that work can start before the list ends (`oxdl batch` on a
@@ -72,7 +79,8 @@ pub struct ListReader<R> {
     source: String,
     number: usize,
     claims: Claims,
-    seen: HashSet<u128>,
+    /// Each hash seen so far, with its place among the `New` items.
+    seen: HashMap<u128, usize>,
     buf: Vec<u8>,
 }
 
@@ -84,7 +92,7 @@ impl<R: BufRead> ListReader<R> {
             source: source.to_string(),
             number: 0,
             claims: Claims::default(),
-            seen: HashSet::new(),
+            seen: HashMap::new(),
             buf: Vec::new(),
         }
     }
@@ -130,8 +138,14 @@ impl<R: BufRead> ListReader<R> {
                 continue;
             }
             let destination = path.unwrap_or_else(|| PathBuf::from(&hash));
-            if !self.seen.insert(value) {
-                return Ok(Some(Item::More { value, destination }));
+            let next = self.seen.len();
+            let index = *self.seen.entry(value).or_insert(next);
+            if index != next {
+                return Ok(Some(Item::More {
+                    index,
+                    value,
+                    destination,
+                }));
             }
             return Ok(Some(Item::New(Wanted {
                 hash,

@@ -189,7 +189,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo "Produced by \`bench/run.sh $RUNS\` on $(date -u +%Y-%m-%d): $(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB memory,"
     echo "$(uname -sr). Median of $RUNS timed runs after one warm-up; oxdl built with \`--release\`; the server"
     echo "(\`oxdl-testserver\`, same machine, loopback) replays cached batch answers so its own gzip is not timed."
-    echo "Baselines: \`curl -sS -X QUERY --data-binary @hashes.gz URL | tar -xzf - -C DIR\` ($(curl --version | head -n1 | cut -d' ' -f1-2), $(tar --version | head -n1)) and \`curl -sS -o FILE URL\`."
+    echo "Baselines: \`curl -fsS -X QUERY --data-binary @hashes.gz URL | tar -xzf - -C DIR\` ($(curl --version | head -n1 | cut -d' ' -f1-2), $(tar --version | head -n1)) and \`curl -fsS -o FILE URL\`."
     echo "oxdl verifies every byte (XXH3-128) and writes every file atomically; the baselines verify nothing."
     echo "Peak RSS is that of the largest process (for \`curl | tar\`: curl; tar and gzip are smaller), the maximum over the runs."
     echo

@@ -251,14 +251,7 @@ impl Remote {
             url = format!("{url}?{}", query.join("&"));
         }
         let response = self.send(Method::GET, &url, Vec::new())?;
-        if !response.status().is_success() {
-            return Err(match self.refusal(response) {
-                Refusal::Failed(err) => err,
-                Refusal::NoSuchRoute(message) | Refusal::Missing(_, message) => {
-                    fail(Kind::NotFound, message)
-                }
-            });
-        }
+        let response = self.success_or_not_found(response)?;
         let revision = header(response.headers(), "oxen-revision-id").map(str::to_string);
         let body = response.into_body();
         Ok(Download {
@@ -277,14 +270,7 @@ impl Remote {
             encode_path(resource.trim_end_matches('/'))
         );
         let response = self.send(Method::GET, &url, Vec::new())?;
-        if !response.status().is_success() {
-            return Err(match self.refusal(response) {
-                Refusal::Failed(err) => err,
-                Refusal::NoSuchRoute(message) | Refusal::Missing(_, message) => {
-                    fail(Kind::NotFound, message)
-                }
-            });
-        }
+        let response = self.success_or_not_found(response)?;
         let mut raw = Vec::new();
         self.reader(response.into_body())
             .take(LISTING_LIMIT)
@@ -462,6 +448,19 @@ impl Remote {
             }
             _ => unreachable(message, true),
         }
+    }
+
+    /// The response if it succeeded; otherwise its error, where anything route-like means "not found".
+    fn success_or_not_found(&self, response: Response<Body>) -> Result<Response<Body>> {
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(match self.refusal(response) {
+            Refusal::Failed(err) => err,
+            Refusal::NoSuchRoute(message) | Refusal::Missing(_, message) => {
+                fail(Kind::NotFound, message)
+            }
+        })
     }
 
     /// Reads a bounded part of an error answer and decides what it means.

@@ -43,7 +43,7 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
             remote,
             args,
             &target,
-            expected,
+            expected.as_ref(),
             &ui.display,
             reporter.wants_sha256(),
         ) {
@@ -111,11 +111,15 @@ fn attempt(
     remote: &Remote,
     args: &GetArgs,
     target: &Target,
-    expected: Option<Meta>,
+    expected: Option<&Meta>,
     display: &Display,
     sha256: bool,
 ) -> Result<(String, Copied, Option<String>)> {
-    let download = remote.get_version(&args.resource, args.width, args.height)?;
+    // Pinned to the commit the metadata came from, so the bytes match the hash they are checked against.
+    let resource = expected
+        .and_then(|m| m.pinned.as_deref())
+        .unwrap_or(&args.resource);
+    let download = remote.get_version(resource, args.width, args.height)?;
     let revision = download.revision.clone();
     let mut progress = Progress::for_bytes(display, download.length.or(expected.map(|m| m.size)));
     let (shown, copied) = save(download, target, expected, sha256, &mut progress)?;
@@ -127,7 +131,7 @@ fn attempt(
 fn save(
     download: Download,
     target: &Target,
-    expected: Option<Meta>,
+    expected: Option<&Meta>,
     sha256: bool,
     progress: &mut Progress,
 ) -> Result<(String, Copied)> {
@@ -175,7 +179,7 @@ fn final_once_sent(err: anyhow::Error, sent: u64) -> anyhow::Error {
 }
 
 /// A short body may be completed by trying again; bytes that contradict the metadata are final.
-fn check(copied: Copied, length: Option<u64>, expected: Option<Meta>) -> Result<()> {
+fn check(copied: Copied, length: Option<u64>, expected: Option<&Meta>) -> Result<()> {
     if let Some(length) = length.filter(|&length| length != copied.bytes) {
         return Err(transient(
             Kind::Integrity,

@@ -61,12 +61,14 @@ pub struct Download {
 }
 
 /// What the server's metadata says of a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
     /// XXH3-128 of the content.
     pub hash: u128,
     /// Size in bytes.
     pub size: u64,
+    /// The same file as `COMMIT/PATH`, when the server said which commit the revision resolved to.
+    pub pinned: Option<String>,
 }
 
 /// The server's answer to a batch request.
@@ -173,6 +175,18 @@ struct MetaEntry {
     size: u64,
     #[serde(default)]
     is_dir: bool,
+    resource: Option<MetaResource>,
+}
+
+#[derive(Deserialize)]
+struct MetaResource {
+    commit: Option<CommitRef>,
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CommitRef {
+    id: String,
 }
 
 #[derive(Default, Deserialize)]
@@ -325,9 +339,20 @@ impl Remote {
                 ),
             )
         })?;
+        // The commit the revision resolved to, so the bytes come from the same commit as the hash even if
+        // a branch moves in between.
+        let pinned = parsed.entry.resource.and_then(|resource| {
+            let commit = resource.commit?.id;
+            let path = resource.path.filter(|p| !p.is_empty())?;
+            commit
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit())
+                .then(|| format!("{commit}/{path}"))
+        });
         Ok(Meta {
             hash,
             size: parsed.entry.size,
+            pinned,
         })
     }
 
@@ -646,6 +671,22 @@ mod tests {
             "\u{FFFD}[31mRED\u{FFFD}[0m\u{FFFD}X"
         );
         assert_eq!(one_line(&"é".repeat(400)).chars().count(), 301);
+    }
+
+    #[test]
+    fn the_real_metadata_answer_names_its_commit() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/oxen-server-0.50.7/responses/meta-hello.body"
+        );
+        let body: MetaBody = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let resource = body.entry.resource.unwrap();
+        assert_eq!(
+            resource.commit.unwrap().id,
+            "175b5b0eb33472df934319ae60476e1e"
+        );
+        assert_eq!(resource.path.as_deref(), Some("hello.txt"));
+        assert_eq!(body.entry.hash, "4bc6f9c6f8941bc2e3a7ebff29145cde");
     }
 
     #[test]

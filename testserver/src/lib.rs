@@ -440,6 +440,7 @@ impl State {
                 };
                 serde_json::json!({
                     "filename": path.rsplit('/').next(), "hash": hash, "size": blob.size(), "is_dir": false,
+                    "resource": {"commit": {"id": commit}, "path": path},
                 })
             }
             None if self.repo.is_dir(&commit, &path) => serde_json::json!({

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result};
 use flate2::Compression;
@@ -18,6 +18,7 @@ use crate::hashes::{Item, ListReader, Wanted};
 use crate::progress::Progress;
 use crate::remote::{BatchReply, Remote};
 use crate::report::{FileReport, Reporter, Status};
+use crate::sync::{into_inner, lock};
 use crate::transfer::{Copied, hash_file};
 use crate::unpack::{self, Observer};
 
@@ -72,20 +73,11 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
         skipped: late.skipped.len(),
         ..Summary::default()
     };
-    let written = shared
-        .written
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let written = into_inner(shared.written);
     summary.fetched = written.len();
-    let failed = shared
-        .failed
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let failed = into_inner(shared.failed);
     summary.failed = failed.len();
-    let missing = shared
-        .missing
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let missing = into_inner(shared.missing);
     summary.missing = missing.len();
     let unwritten = missing.iter().map(|w| (w, Status::Missing));
     for (w, status) in unwritten.chain(failed.iter().map(|w| (w, Status::Failed))) {
@@ -116,11 +108,7 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
     for w in &missing {
         eprintln!("missing: {}", w.hash);
     }
-    if let Some(err) = shared
-        .failure
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-    {
+    if let Some(err) = into_inner(shared.failure) {
         return Err(err)
             .with_context(|| format!("batch download from {} failed ({summary})", args.repo));
     }
@@ -206,7 +194,7 @@ impl<'a> Feeder<'a> {
                     self.pending_index.insert(w.value, self.pending.len());
                     self.pending.push(w);
                     if self.pending.len() >= self.batch_size {
-                        self.dispatch();
+                        self.dispatch(1);
                     }
                 }
                 Item::More {
@@ -218,11 +206,7 @@ impl<'a> Feeder<'a> {
             }
         }
         // The rest is split among the jobs, as a whole list would be.
-        let rest = std::mem::take(&mut self.pending);
-        self.pending_index.clear();
-        self.shared.progress.grow(rest.len() as u64);
-        let chunk_size = rest.len().div_ceil(jobs).max(1);
-        self.queue.push_split(rest, chunk_size);
+        self.dispatch(jobs);
         Ok(())
     }
 
@@ -235,13 +219,13 @@ impl<'a> Feeder<'a> {
         }
     }
 
-    fn dispatch(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        self.shared.progress.grow(self.pending.len() as u64);
+    /// Hands the pending files out as `parts` requests of about equal size.
+    fn dispatch(&mut self, parts: usize) {
+        let pending = std::mem::take(&mut self.pending);
         self.pending_index.clear();
-        self.queue.push(std::mem::take(&mut self.pending));
+        self.shared.progress.grow(pending.len() as u64);
+        let chunk_size = pending.len().div_ceil(parts).max(1);
+        self.queue.push_split(pending, chunk_size);
     }
 }
 
@@ -355,13 +339,6 @@ struct Shared<'a> {
     failed: Mutex<Vec<Wanted>>,
     failure: Mutex<Option<anyhow::Error>>,
     reporter: &'a Reporter,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A worker that panicked leaves valid data behind; the others carry on with it.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Takes requests off the queue until it is closed and empty.

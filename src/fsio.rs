@@ -4,13 +4,14 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use tempfile::NamedTempFile;
 
 use crate::error::{Kind, KindContext};
+use crate::sync::lock;
 
 /// Prefix of every temp file oxdl creates, so a person can tell what left it; the process id follows.
 pub const TEMP_PREFIX: &str = ".oxdl-";
@@ -23,13 +24,6 @@ const STALE_AGE: Duration = Duration::from_secs(24 * 3600);
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 /// Directories already swept for stale temp files in this run.
 static SWEPT: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The sets stay valid whatever a panicking holder did, so a poisoned lock is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// Removes every temp file this process has open, says `message` on stderr if it can, and exits with
 /// `code`; for signal handlers.

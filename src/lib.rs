@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod remote;
 pub mod report;
 pub mod retry;
+pub mod sync;
 pub mod tls;
 pub mod transfer;
 pub mod unpack;

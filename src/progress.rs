@@ -257,6 +257,15 @@ impl Drop for Progress {
 struct AnsiStderr;
 
 impl AnsiStderr {
+    /// Moves the cursor `n` places in the ANSI `direction` (A up, B down, C right, D left).
+    fn cursor(&self, n: usize, direction: char) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.emit(&format!("\u{1b}[{n}{direction}"))
+        }
+    }
+
     fn emit(&self, text: &str) -> std::io::Result<()> {
         std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes())
     }
@@ -268,35 +277,19 @@ impl indicatif::TermLike for AnsiStderr {
     }
 
     fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.emit(&format!("\u{1b}[{n}A"))
-        }
+        self.cursor(n, 'A')
     }
 
     fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.emit(&format!("\u{1b}[{n}B"))
-        }
+        self.cursor(n, 'B')
     }
 
     fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.emit(&format!("\u{1b}[{n}C"))
-        }
+        self.cursor(n, 'C')
     }
 
     fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
-        if n == 0 {
-            Ok(())
-        } else {
-            self.emit(&format!("\u{1b}[{n}D"))
-        }
+        self.cursor(n, 'D')
     }
 
     fn write_line(&self, s: &str) -> std::io::Result<()> {

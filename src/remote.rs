@@ -285,17 +285,7 @@ impl Remote {
         );
         let response = self.send(Method::GET, &url, Vec::new())?;
         let response = self.success_or_not_found(response)?;
-        let mut raw = Vec::new();
-        self.reader(response.into_body())
-            .take(LISTING_LIMIT)
-            .read_to_end(&mut raw)
-            .map_err(|err| crate::transfer::read_failure(err, "cannot read the listing"))?;
-        serde_json::from_slice(&raw).map_err(|err| {
-            fail(
-                Kind::Network,
-                format!("the server's listing is not understood: {err}"),
-            )
-        })
+        self.read_json(response, LISTING_LIMIT, "listing")
     }
 
     /// The content hash and size of `REVISION/PATH` from `GET /meta/...`.
@@ -312,18 +302,7 @@ impl Remote {
                 ),
             });
         }
-        let mut raw = Vec::new();
-
-        let mut reader = self.reader(response.into_body()).take(ERROR_BODY_LIMIT);
-        reader
-            .read_to_end(&mut raw)
-            .map_err(|err| crate::transfer::read_failure(err, "cannot read the file's metadata"))?;
-        let parsed: MetaBody = serde_json::from_slice(&raw).map_err(|err| {
-            fail(
-                Kind::Network,
-                format!("the server's metadata is not understood: {err}"),
-            )
-        })?;
+        let parsed: MetaBody = self.read_json(response, ERROR_BODY_LIMIT, "metadata")?;
         if parsed.entry.is_dir {
             return Err(fail(
                 Kind::NotFound,
@@ -473,6 +452,28 @@ impl Remote {
             }
             _ => unreachable(message, true),
         }
+    }
+
+    /// A JSON answer (`what` names it in errors), read up to `limit` bytes.
+    fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        response: Response<Body>,
+        limit: u64,
+        what: &str,
+    ) -> Result<T> {
+        let mut raw = Vec::new();
+        self.reader(response.into_body())
+            .take(limit)
+            .read_to_end(&mut raw)
+            .map_err(|err| {
+                crate::transfer::read_failure(err, &format!("cannot read the {what}"))
+            })?;
+        serde_json::from_slice(&raw).map_err(|err| {
+            fail(
+                Kind::Network,
+                format!("the server's {what} is not understood: {err}"),
+            )
+        })
     }
 
     /// The response if it succeeded; otherwise its error, where anything route-like means "not found".

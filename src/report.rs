@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::error::{Kind, KindContext};
 use crate::fsio::PendingFile;
+use crate::sync::lock;
 use crate::transfer::{sha256_hex, write_failure};
 
 /// What happened to a file.
@@ -78,7 +79,7 @@ impl Reporter {
         if let (Some(sha), Status::Fetched | Status::Skipped, Some(_)) =
             (&sha256, file.status, &self.manifest)
         {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let mut entries = lock(&self.entries);
             entries.push((sha.clone(), path.to_string()));
         }
         if self.json {
@@ -107,11 +108,7 @@ impl Reporter {
         let Some(path) = &self.manifest else {
             return Ok(());
         };
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let mut entries = lock(&self.entries).clone();
         entries.sort_by(|a, b| a.1.cmp(&b.1));
         let mut text = String::new();
         for (sha, name) in &entries {

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result};
@@ -13,12 +14,12 @@ use flate2::write::GzEncoder;
 use crate::Ui;
 use crate::cli::{BatchArgs, SkipExisting};
 use crate::error::{Kind, KindContext, fail, is_server_wide, kind_of};
-use crate::fsio::copy_published;
+use crate::fsio::{Confined, copy_published, create_dirs};
 use crate::hashes::{Item, ListReader, Wanted};
 use crate::progress::Progress;
 use crate::remote::{BatchReply, Remote};
 use crate::report::{FileReport, Reporter, Status};
-use crate::sync::{into_inner, lock};
+use crate::sync::lock;
 use crate::transfer::{Copied, hash_file};
 use crate::unpack::{self, Observer};
 
@@ -37,10 +38,7 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
     };
     let out = &args.output_dir;
     let notes = Progress::notes(&ui.display);
-    std::fs::create_dir_all(out).kind_context(
-        Kind::Other,
-        format_args!("cannot create output directory {}", out.display()),
-    )?;
+    create_dirs(out)?;
     let shared = Shared {
         progress: Progress::for_files(&ui.display, 0),
         written: Mutex::new(HashSet::new()),
@@ -48,6 +46,8 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
         failed: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
         reporter,
+        written_bytes: AtomicU64::new(0),
+        told_missing: AtomicBool::new(false),
     };
     let queue = Queue::default();
     let jobs = args.jobs.max(1) as usize;
@@ -73,26 +73,27 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
         skipped: late.skipped.len(),
         ..Summary::default()
     };
-    let written = into_inner(shared.written);
+    let written = std::mem::take(&mut *lock(&shared.written));
     summary.fetched = written.len();
-    let failed = into_inner(shared.failed);
+    let failed = std::mem::take(&mut *lock(&shared.failed));
     summary.failed = failed.len();
-    let missing = into_inner(shared.missing);
+    let missing = std::mem::take(&mut *lock(&shared.missing));
     summary.missing = missing.len();
     let unwritten = missing.iter().map(|w| (w, Status::Missing));
     for (w, status) in unwritten.chain(failed.iter().map(|w| (w, Status::Failed))) {
         for destination in &w.destinations {
             reporter.file(FileReport {
-                hash: &w.hash,
+                hash: Some(&w.hash),
                 path: destination,
                 bytes: None,
                 sha256: None,
                 status,
+                error: None,
             })?;
         }
     }
-    late.fill(out, &written, reporter, &missing, &failed)?;
-    let bytes = shared.progress.total_bytes();
+    late.fill(out, &written, &shared, &missing, &failed)?;
+    let bytes = shared.written_bytes.load(Ordering::Relaxed);
     if summary.total() == 0 && fed.is_ok() {
         notes.note("oxdl: the hash list is empty; nothing to download");
     } else {
@@ -108,7 +109,7 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
     for w in &missing {
         eprintln!("missing: {}", w.hash);
     }
-    if let Some(err) = into_inner(shared.failure) {
+    if let Some(err) = lock(&shared.failure).take() {
         return Err(err)
             .with_context(|| format!("batch download from {} failed ({summary})", args.repo));
     }
@@ -122,7 +123,7 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
             ),
         ));
     }
-    Ok(())
+    reporter.stdout_failure()
 }
 
 /// Turns the list into requests for the workers, skipping files already in place.
@@ -141,6 +142,8 @@ struct Feeder<'a> {
     firsts: HashMap<u128, (String, PathBuf)>,
     /// Destinations that arrived after their hash had been requested or skipped.
     late: Vec<(u128, PathBuf)>,
+    /// Refuses destinations that lead through a symbolic link out of the output directory.
+    confined: Confined,
 }
 
 impl<'a> Feeder<'a> {
@@ -156,15 +159,20 @@ impl<'a> Feeder<'a> {
             skipped: HashSet::new(),
             firsts: HashMap::new(),
             late: Vec::new(),
+            confined: Confined::new(&args.output_dir),
         }
     }
 
     /// A checked, whole list: requests of at most --batch-size files, and at least one per job so that
     /// short lists run in parallel too.
     fn all(&mut self, wanted: Vec<Wanted>, jobs: usize) -> Result<()> {
+        // Every destination is checked before anything is written.
+        for destination in wanted.iter().flat_map(|w| &w.destinations) {
+            self.confined.check(destination)?;
+        }
         let mut to_fetch = Vec::new();
         for w in wanted {
-            if already_present(&w, self.out, self.how, self.shared.reporter)? {
+            if already_present(&w, self.out, self.how, self.shared)? {
                 self.skipped.insert(w.value);
             } else {
                 to_fetch.push(w);
@@ -185,9 +193,10 @@ impl<'a> Feeder<'a> {
         while let Some(item) = reader.next_item()? {
             match item {
                 Item::New(w) => {
+                    self.confined.check(&w.destinations[0])?;
                     self.firsts
                         .insert(w.value, (w.hash.clone(), w.destinations[0].clone()));
-                    if already_present(&w, self.out, self.how, self.shared.reporter)? {
+                    if already_present(&w, self.out, self.how, self.shared)? {
                         self.skipped.insert(w.value);
                         continue;
                     }
@@ -199,7 +208,11 @@ impl<'a> Feeder<'a> {
                 }
                 Item::More {
                     value, destination, ..
-                } => match self.pending_index.get(&value) {
+                } => match self
+                    .confined
+                    .check(&destination)
+                    .map(|()| self.pending_index.get(&value))?
+                {
                     Some(&at) => self.pending[at].destinations.push(destination),
                     None => self.late.push((value, destination)),
                 },
@@ -243,7 +256,7 @@ impl Late {
         &self,
         out: &Path,
         written: &HashSet<String>,
-        reporter: &Reporter,
+        shared: &Shared,
         missing: &[Wanted],
         failed: &[Wanted],
     ) -> Result<()> {
@@ -263,19 +276,24 @@ impl Late {
             };
             let copied = match status {
                 Status::Fetched => Some(
-                    hash_file(&out.join(destination), reporter.wants_sha256()).kind_context(
-                        Kind::Other,
-                        format_args!("cannot read {}", out.join(destination).display()),
-                    )?,
+                    hash_file(&out.join(destination), shared.reporter.wants_sha256())
+                        .kind_context(
+                            Kind::Other,
+                            format_args!("cannot read {}", out.join(destination).display()),
+                        )?,
                 ),
                 _ => None,
             };
-            reporter.file(FileReport {
-                hash,
+            if let Some(copied) = &copied {
+                shared.count_written(copied.bytes);
+            }
+            shared.reporter.file(FileReport {
+                hash: Some(hash),
                 path: destination,
                 bytes: copied.as_ref().map(|c| c.bytes),
                 sha256: copied.as_ref().and_then(|c| c.sha256.as_ref()),
                 status,
+                error: None,
             })?;
         }
         Ok(())
@@ -339,6 +357,16 @@ struct Shared<'a> {
     failed: Mutex<Vec<Wanted>>,
     failure: Mutex<Option<anyhow::Error>>,
     reporter: &'a Reporter,
+    /// Bytes of the files published by this run (not of attempts that were thrown away).
+    written_bytes: AtomicU64,
+    /// Whether the user was told that the server lacks some files (once a run is enough).
+    told_missing: AtomicBool,
+}
+
+impl Shared<'_> {
+    fn count_written(&self, bytes: u64) {
+        self.written_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
 }
 
 /// Takes requests off the queue until it is closed and empty.
@@ -397,11 +425,12 @@ fn fetch_chunk(
                     );
                     return Err((err, rest));
                 }
-                shared.progress.note(format!(
-                    "oxdl: the server is missing {} file(s); requesting the other {}",
-                    gone.len(),
-                    rest.len()
-                ));
+                if !shared.told_missing.swap(true, Ordering::Relaxed) {
+                    shared.progress.note(
+                        "oxdl: the server is missing some of the files (listed at the end); \
+                         requesting the others",
+                    );
+                }
                 lock(&shared.missing).extend(gone);
                 remaining = rest;
                 continue;
@@ -434,10 +463,11 @@ fn fetch_chunk(
 
 /// Whether every destination of `w` already holds its content, by the chosen check (then reported as
 /// skipped). When only some do, the others are filled by copying locally.
-fn already_present(w: &Wanted, out: &Path, how: SkipExisting, reporter: &Reporter) -> Result<bool> {
+fn already_present(w: &Wanted, out: &Path, how: SkipExisting, shared: &Shared) -> Result<bool> {
     if how == SkipExisting::Never {
         return Ok(false);
     }
+    let reporter = shared.reporter;
     let paths: Vec<PathBuf> = w.destinations.iter().map(|d| out.join(d)).collect();
     let sha256 = reporter.wants_sha256();
     let good: Vec<Option<Copied>> = paths
@@ -454,16 +484,18 @@ fn already_present(w: &Wanted, out: &Path, how: SkipExisting, reporter: &Reporte
     for (path, found) in paths.iter().zip(&good) {
         if found.is_none() {
             copy_published(&paths[source], path)?;
+            shared.count_written(good[source].as_ref().map_or(0, |c| c.bytes));
         }
     }
     for (destination, found) in w.destinations.iter().zip(&good) {
         let copied = found.as_ref().or(good[source].as_ref());
         reporter.file(FileReport {
-            hash: &w.hash,
+            hash: Some(&w.hash),
             path: destination,
             bytes: copied.map(|c| c.bytes),
             sha256: copied.and_then(|c| c.sha256.as_ref()),
             status: Status::Skipped,
+            error: None,
         })?;
     }
     Ok(true)
@@ -545,17 +577,16 @@ impl Observer for Tracker<'_> {
         lock(&self.shared.written).insert(wanted.hash.clone());
         self.shared.progress.file_done();
         for destination in &wanted.destinations {
-            let report = self.shared.reporter.file(FileReport {
-                hash: &wanted.hash,
+            self.shared.count_written(copied.bytes);
+            // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
+            let _ = self.shared.reporter.file(FileReport {
+                hash: Some(&wanted.hash),
                 path: destination,
                 bytes: Some(copied.bytes),
                 sha256: copied.sha256.as_ref(),
                 status: Status::Fetched,
+                error: None,
             });
-            // A JSON reader that went away ends the run like any closed stdout.
-            if let Err(err) = report {
-                lock(&self.shared.failure).get_or_insert(err);
-            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Files that appear whole or not at all: a temp file beside the target, published by rename.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -153,10 +153,14 @@ impl PendingFile {
             _live,
             mut created,
         } = self;
-        temp.persist(&target).map(drop).kind_context(
-            Kind::Other,
-            format_args!("cannot write {}", target.display()),
-        )?;
+        // The rename's own error, not tempfile's "failed to persist temporary file".
+        temp.persist(&target)
+            .map(drop)
+            .map_err(|err| err.error)
+            .kind_context(
+                Kind::Other,
+                format_args!("cannot write {}", target.display()),
+            )?;
         created.keep = true;
         Ok(())
     }
@@ -199,10 +203,7 @@ impl CreatedDirs {
             .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
             .map(Path::to_path_buf)
             .collect();
-        std::fs::create_dir_all(dir).kind_context(
-            Kind::Other,
-            format_args!("cannot create directory {}", dir.display()),
-        )?;
+        create_dirs(dir)?;
         Ok(CreatedDirs { dirs, keep: false })
     }
 }
@@ -220,12 +221,84 @@ impl Drop for CreatedDirs {
     }
 }
 
+/// Creates `dir` and its missing parents, saying which path is in the way when one is a file.
+pub(crate) fn create_dirs(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|err| {
+        let message = match dir.ancestors().find(|d| d.is_file()) {
+            Some(file) => format!(
+                "cannot create directory {}: {} is a file, not a directory",
+                dir.display(),
+                file.display()
+            ),
+            None => format!("cannot create directory {}: {err}", dir.display()),
+        };
+        crate::error::fail(Kind::Other, message)
+    })
+}
+
 /// Takes a temp file's path out of [`LIVE`] when the file is published or deleted.
 struct LiveGuard(PathBuf);
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
         lock(&LIVE).remove(&self.0);
+    }
+}
+
+/// Guards an output directory: no destination may pass through a symbolic link inside it, since that
+/// would create files wherever the link points.
+pub(crate) struct Confined {
+    root: PathBuf,
+    /// Directories (relative to `root`) known to be real directories, or absent (oxdl makes them).
+    checked: HashSet<PathBuf>,
+}
+
+impl Confined {
+    /// A guard for `root`, which itself may be a link: the user chose it.
+    pub(crate) fn new(root: &Path) -> Self {
+        Confined {
+            root: root.to_path_buf(),
+            checked: HashSet::new(),
+        }
+    }
+
+    /// Fails (a usage error) when a directory on the way to `rel` is a symbolic link. The file itself may
+    /// be a link: it is replaced, never written through.
+    pub(crate) fn check(&mut self, rel: &Path) -> Result<()> {
+        let Some(parent) = rel.parent() else {
+            return Ok(());
+        };
+        let mut dir = PathBuf::new();
+        for part in parent.components() {
+            dir.push(part);
+            if self.checked.contains(&dir) {
+                continue;
+            }
+            match std::fs::symlink_metadata(self.root.join(&dir)) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(crate::error::fail(
+                        Kind::Usage,
+                        format!(
+                            "'{}' leads through '{}', a symbolic link inside the output directory {}; \
+                             oxdl never writes outside it: remove the link or choose another directory",
+                            rel.display(),
+                            dir.display(),
+                            self.root.display()
+                        ),
+                    ));
+                }
+                Ok(meta) if meta.is_dir() => {}
+                // A file in the way is reported when the directory is made; nothing exists below it.
+                Ok(_) => return Ok(()),
+                Err(_) => {
+                    // Absent: oxdl makes it (and everything below) as a real directory.
+                    self.checked.insert(dir);
+                    return Ok(());
+                }
+            }
+            self.checked.insert(dir.clone());
+        }
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ use crate::Ui;
 use crate::cli::GetArgs;
 use crate::error::{Kind, fail, is_server_wide, kind_of, retry_hint, transient};
 use crate::fsio::PendingFile;
+use crate::output::{self, Output, Stream};
 use crate::progress::{Display, Progress};
 use crate::remote::{Download, Meta, Remote};
 use crate::report::{FileReport, Reporter, Status};
@@ -16,33 +17,94 @@ use crate::transfer::{Copied, Copier, write_failure};
 
 /// Where the bytes go.
 enum Target {
-    Stdout,
+    /// Stdout, a device, a FIFO or a descriptor: bytes go straight in and cannot be taken back.
+    Stream(Stream),
+    /// A regular file, replaced atomically once the bytes check out.
     File(PathBuf),
 }
 
 /// Downloads the file named by `args`, verified unless resized or told not to, and reports its revision.
 pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     let file_name = file_name(&args.resource)?;
-    let target = target(args.output.as_deref(), file_name);
-    if reporter.json() && matches!(target, Target::Stdout) {
+    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    if to_stdout && reporter.json() {
         return Err(fail(
             Kind::Usage,
             "--json and -o - both want stdout: write the file elsewhere, or drop --json",
         ));
     }
+    if to_stdout && reporter.manifest().is_some() {
+        return Err(fail(
+            Kind::Usage,
+            "--checksums lists files written to disk, and -o - writes none: drop one of them",
+        ));
+    }
+    let mut target = target(args.output.as_deref(), file_name)?;
+    let shown = match &target {
+        Target::Stream(stream) => stream.name.clone(),
+        Target::File(path) => path.display().to_string(),
+    };
+    let mut expected = None;
+    match download(remote, args, ui, reporter, &mut target, &mut expected) {
+        Ok((copied, revision)) => {
+            let hash = format!("{:x}", copied.hash);
+            reporter.file(FileReport {
+                hash: Some(&hash),
+                path: Path::new(&shown),
+                bytes: Some(copied.bytes),
+                sha256: copied.sha256.as_ref(),
+                status: Status::Fetched,
+                error: None,
+            })?;
+            reporter.summary(serde_json::json!({
+                "fetched": 1, "skipped": 0, "missing": 0, "failed": 0, "bytes": copied.bytes,
+                "revision": revision,
+            }))?;
+            reporter.finish()
+        }
+        Err(err) => {
+            // Scripts reading --json learn of the failure on stdout too, as they do from batch.
+            let hash = expected
+                .as_ref()
+                .map(|meta: &Meta| format!("{:x}", meta.hash));
+            let message = format!("{err:#}");
+            reporter.file(FileReport {
+                hash: hash.as_deref(),
+                path: Path::new(&shown),
+                bytes: None,
+                sha256: None,
+                status: Status::Failed,
+                error: Some(&message),
+            })?;
+            reporter.summary(serde_json::json!({
+                "fetched": 0, "skipped": 0, "missing": 0, "failed": 1, "bytes": 0, "revision": null,
+            }))?;
+            reporter.finish()?;
+            Err(err)
+        }
+    }
+}
+
+/// Fetches the metadata (into `expected`) and the bytes, retrying as allowed; the copy and revision.
+fn download(
+    remote: &Remote,
+    args: &GetArgs,
+    ui: &Ui,
+    reporter: &Reporter,
+    target: &mut Target,
+    expected: &mut Option<Meta>,
+) -> Result<(Copied, Option<String>)> {
     let context = || format!("cannot download {} from {}", args.resource, args.repo);
     let notes = Progress::notes(&ui.display);
-    let expected = if args.no_verify || args.width.is_some() || args.height.is_some() {
-        None
-    } else {
-        expected_content(remote, args, ui, &notes)?
-    };
+    if !(args.no_verify || args.width.is_some() || args.height.is_some()) {
+        *expected = expected_content(remote, args, ui, &notes)?;
+    }
     let mut backoff = ui.retry.backoff();
     let (shown, copied, revision) = loop {
         match attempt(
             remote,
             args,
-            &target,
+            target,
             expected.as_ref(),
             &ui.display,
             reporter.wants_sha256(),
@@ -60,18 +122,7 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
             .unwrap_or("unknown (the server did not say)"),
         if expected.is_some() { ", verified" } else { "" }
     ));
-    let hash = format!("{:x}", copied.hash);
-    reporter.file(FileReport {
-        hash: &hash,
-        path: Path::new(&shown),
-        bytes: Some(copied.bytes),
-        sha256: copied.sha256.as_ref(),
-        status: Status::Fetched,
-    })?;
-    reporter.summary(serde_json::json!({
-        "fetched": 1, "skipped": 0, "missing": 0, "failed": 0, "bytes": copied.bytes, "revision": revision,
-    }))?;
-    reporter.finish()
+    Ok((copied, revision))
 }
 
 /// The hash and size the bytes must have, from the server's metadata; `None` (with a warning) when
@@ -110,7 +161,7 @@ fn expected_content(
 fn attempt(
     remote: &Remote,
     args: &GetArgs,
-    target: &Target,
+    target: &mut Target,
     expected: Option<&Meta>,
     display: &Display,
     sha256: bool,
@@ -130,7 +181,7 @@ fn attempt(
 /// Streams the body to its target; a file is published only when every byte arrived and checked out.
 fn save(
     download: Download,
-    target: &Target,
+    target: &mut Target,
     expected: Option<&Meta>,
     sha256: bool,
     progress: &mut Progress,
@@ -139,47 +190,56 @@ fn save(
     let mut copier = Copier::with_sha256(sha256);
     let mut on_bytes = |n| progress.bytes(n);
     match target {
-        Target::Stdout => {
-            let mut stdout = std::io::stdout().lock();
+        Target::Stream(stream) => {
             let mut sent = 0u64;
-            let copied = copier.copy(&mut body, &mut stdout, "stdout", &mut |n| {
+            let copied = copier.copy(&mut body, &mut stream.file, &stream.name, &mut |n| {
                 sent += n;
                 on_bytes(n)
             });
-            let copied = copied.map_err(|err| final_once_sent(err, sent))?;
-            stdout.flush().map_err(|err| write_failure(err, "stdout"))?;
-            // Bytes on stdout cannot be taken back; a failed check still fails the run.
-            check(copied, download.length, expected).map_err(|err| final_once_sent(err, sent))?;
-            Ok(("stdout".to_string(), copied))
+            let copied = copied.map_err(|err| final_once_sent(err, sent, &stream.name))?;
+            stream
+                .file
+                .flush()
+                .map_err(|err| write_failure(err, &stream.name))?;
+            // Bytes in a stream cannot be taken back; a failed check still fails the run.
+            check(copied, download.length, expected, Some(&stream.name))
+                .map_err(|err| final_once_sent(err, sent, &stream.name))?;
+            Ok((stream.name.clone(), copied))
         }
         Target::File(path) => {
             let mut pending = PendingFile::create(path)?;
             let shown = path.display().to_string();
             let copied = copier.copy(&mut body, pending.file(), &shown, &mut on_bytes)?;
             // Checked before publishing, so a short or wrong download never replaces an older file.
-            check(copied, download.length, expected)?;
+            check(copied, download.length, expected, None)?;
             pending.publish()?;
             Ok((shown, copied))
         }
     }
 }
 
-/// Bytes on stdout cannot be taken back, so once some went out a broken download is not retried
+/// Bytes in a stream cannot be taken back, so once some went out a broken download is not retried
 /// (a retry would repeat them).
-fn final_once_sent(err: anyhow::Error, sent: u64) -> anyhow::Error {
+fn final_once_sent(err: anyhow::Error, sent: u64, name: &str) -> anyhow::Error {
     if sent == 0 || retry_hint(&err).is_none() {
         return err;
     }
     fail(
         kind_of(&err),
         format!(
-            "{err:#}; {sent} bytes had already gone to stdout, so the download was not retried"
+            "{err:#}; {sent} bytes had already gone to {name}, so the download was not retried"
         ),
     )
 }
 
 /// A short body may be completed by trying again; bytes that contradict the metadata are final.
-fn check(copied: Copied, length: Option<u64>, expected: Option<&Meta>) -> Result<()> {
+/// `streamed` names the stream the bytes already went to, if they could not be held back.
+fn check(
+    copied: Copied,
+    length: Option<u64>,
+    expected: Option<&Meta>,
+    streamed: Option<&str>,
+) -> Result<()> {
     if let Some(length) = length.filter(|&length| length != copied.bytes) {
         return Err(transient(
             Kind::Integrity,
@@ -191,14 +251,23 @@ fn check(copied: Copied, length: Option<u64>, expected: Option<&Meta>) -> Result
         ));
     }
     match expected {
-        Some(meta) if meta.size != copied.bytes || meta.hash != copied.hash => Err(fail(
-            Kind::Integrity,
-            format!(
-                "the downloaded bytes ({} bytes, hash {:x}) do not match the server's metadata \
-                 ({} bytes, hash {:x}); nothing was written",
-                copied.bytes, copied.hash, meta.size, meta.hash
-            ),
-        )),
+        Some(meta) if meta.size != copied.bytes || meta.hash != copied.hash => {
+            let fate = match streamed {
+                Some(name) => format!(
+                    "the {} bytes already written to {name} are not to be trusted",
+                    copied.bytes
+                ),
+                None => "nothing was written".to_string(),
+            };
+            Err(fail(
+                Kind::Integrity,
+                format!(
+                    "the downloaded bytes ({} bytes, hash {:x}) do not match the server's metadata \
+                     ({} bytes, hash {:x}); {fate}",
+                    copied.bytes, copied.hash, meta.size, meta.hash
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -218,16 +287,21 @@ fn file_name(resource: &str) -> Result<&str> {
     }
 }
 
-/// `-o -` is stdout; an existing directory (or a path ending in `/`) receives the file under its own name.
-fn target(output: Option<&Path>, file_name: &str) -> Target {
-    match output {
-        None => Target::File(PathBuf::from(file_name)),
-        Some(path) if path == Path::new("-") => Target::Stdout,
+/// `-o -` is stdout; an existing directory (or a path ending in `/`) receives the file under its own
+/// name; a special file is written through, and a link to a regular file replaces the file it names.
+fn target(output: Option<&Path>, file_name: &str) -> Result<Target> {
+    let path = match output {
+        None => PathBuf::from(file_name),
+        Some(path) if path == Path::new("-") => return Ok(Target::Stream(output::stdout()?)),
         Some(path) if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') => {
-            Target::File(path.join(file_name))
+            path.join(file_name)
         }
-        Some(path) => Target::File(path.to_path_buf()),
-    }
+        Some(path) => path.to_path_buf(),
+    };
+    Ok(match output::resolve(&path)? {
+        Output::Replace(path) => Target::File(path),
+        Output::Through(stream) => Target::Stream(stream),
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod get;
 pub mod hashes;
 pub mod interrupt;
 pub mod ls;
+mod output;
 pub mod progress;
 pub mod proxy;
 pub mod remote;
@@ -68,6 +69,9 @@ pub fn run(cli: Cli) -> Result<()> {
         },
     };
     let reporter = report::Reporter::new(global.json, global.checksums.clone());
+    if global.json {
+        output::require_stdout("--json")?;
+    }
     match &cli.command {
         Command::Get(args) => {
             let remote = Remote::new(&endpoint, &args.repo, options);
@@ -78,6 +82,14 @@ pub fn run(cli: Cli) -> Result<()> {
             batch::run(&remote, args, &ui, &reporter)
         }
         Command::Ls(args) => {
+            if global.checksums.is_some() {
+                return Err(error::fail(
+                    error::Kind::Usage,
+                    "--checksums lists files written to disk, and ls writes none; \
+                     it applies to get and batch",
+                ));
+            }
+            output::require_stdout("ls")?;
             let remote = Remote::new(&endpoint, &args.repo, options);
             ls::run(&remote, args, &ui, &reporter)
         }

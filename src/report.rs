@@ -4,14 +4,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use serde_json::json;
 
-use crate::error::{Kind, KindContext};
+use crate::error::{Kind, KindContext, fail};
 use crate::fsio::PendingFile;
+use crate::output::{self, Output};
 use crate::sync::lock;
-use crate::transfer::{sha256_hex, write_failure};
+use crate::transfer::sha256_hex;
 
 /// What happened to a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,13 +37,15 @@ impl Status {
 
 /// One file's outcome, as reported.
 pub struct FileReport<'a> {
-    /// The content hash in the server's form.
-    pub hash: &'a str,
+    /// The content hash in the server's form, when known.
+    pub hash: Option<&'a str>,
     /// Where the file is (or would have been), relative to the output directory for `batch`.
     pub path: &'a Path,
     pub bytes: Option<u64>,
     pub sha256: Option<&'a [u8; 32]>,
     pub status: Status,
+    /// Why the file failed, for `Status::Failed`.
+    pub error: Option<&'a str>,
 }
 
 /// Collects per-file outcomes for `--json` and `--checksums`; shared by threads.
@@ -50,6 +54,10 @@ pub struct Reporter {
     manifest: Option<PathBuf>,
     /// `(sha256 hex, path)` of every file in place, for the manifest.
     entries: Mutex<Vec<(String, String)>>,
+    /// Set once stdout failed: no more JSON is written, and the download goes on.
+    stdout_gone: AtomicBool,
+    /// A write to stdout that failed other than by its reader leaving (a full disk, say).
+    stdout_error: Mutex<Option<String>>,
 }
 
 impl Reporter {
@@ -59,7 +67,14 @@ impl Reporter {
             json,
             manifest: checksums,
             entries: Mutex::new(Vec::new()),
+            stdout_gone: AtomicBool::new(false),
+            stdout_error: Mutex::new(None),
         }
+    }
+
+    /// Where the manifest goes, if one was asked for.
+    pub fn manifest(&self) -> Option<&Path> {
+        self.manifest.as_deref()
     }
 
     /// Whether file outcomes need a SHA-256.
@@ -83,14 +98,17 @@ impl Reporter {
             entries.push((sha.clone(), path.to_string()));
         }
         if self.json {
-            let line = json!({
+            let mut line = json!({
                 "hash": file.hash,
                 "path": path,
                 "bytes": file.bytes,
                 "sha256": sha256,
                 "status": file.status.as_str(),
             });
-            print_line(&line)?;
+            if let Some(error) = file.error {
+                line["error"] = json!(error);
+            }
+            self.print_line(&line);
         }
         Ok(())
     }
@@ -98,9 +116,47 @@ impl Reporter {
     /// Reports the final summary (JSON only).
     pub fn summary(&self, summary: serde_json::Value) -> Result<()> {
         if self.json {
-            print_line(&json!({ "summary": summary }))?;
+            self.print_line(&json!({ "summary": summary }));
         }
         Ok(())
+    }
+
+    /// The error to end the run with when JSON could not be written for a reason other than its reader
+    /// leaving; the download itself was finished regardless.
+    pub fn stdout_failure(&self) -> Result<()> {
+        match lock(&self.stdout_error).take() {
+            Some(message) => Err(fail(Kind::Other, message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes one JSON line. A failed write never stops the download: a reader that closed the pipe
+    /// (`| head -1`) stops the reports, and the run still ends by the download's outcome.
+    fn print_line(&self, value: &serde_json::Value) {
+        if self.stdout_gone.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let written = writeln!(stdout, "{value}").and_then(|()| stdout.flush());
+        let Err(err) = written else {
+            return;
+        };
+        if self.stdout_gone.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(
+                std::io::stderr(),
+                "oxdl: note: stdout was closed by its reader; the download goes on without JSON reports"
+            );
+        } else {
+            let message = format!("cannot write the JSON reports to stdout: {err}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "oxdl: error: {message}; the download goes on"
+            );
+            *lock(&self.stdout_error) = Some(message);
+        }
     }
 
     /// Writes the manifest, if one was asked for: sorted by path, published atomically.
@@ -114,12 +170,22 @@ impl Reporter {
         for (sha, name) in &entries {
             text.push_str(&manifest_line(sha, name));
         }
-        let mut pending = PendingFile::create(path)?;
-        pending
-            .file()
-            .write_all(text.as_bytes())
-            .kind_context(Kind::Other, format_args!("cannot write {}", path.display()))?;
-        pending.publish()
+        match output::resolve(path)? {
+            Output::Replace(path) => {
+                let mut pending = PendingFile::create(&path)?;
+                pending
+                    .file()
+                    .write_all(text.as_bytes())
+                    .kind_context(Kind::Other, format_args!("cannot write {}", path.display()))?;
+                pending.publish()
+            }
+            // `--checksums >(sha256sum -c)`, a FIFO or a device: written straight through.
+            Output::Through(mut stream) => stream
+                .file
+                .write_all(text.as_bytes())
+                .and_then(|()| stream.file.flush())
+                .kind_context(Kind::Other, format_args!("cannot write {}", stream.name)),
+        }
     }
 }
 
@@ -131,13 +197,6 @@ fn manifest_line(sha: &str, name: &str) -> String {
     } else {
         format!("{sha}  {name}\n")
     }
-}
-
-fn print_line(value: &serde_json::Value) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{value}")
-        .and_then(|()| stdout.flush())
-        .map_err(|err| write_failure(err, "stdout"))
 }
 
 #[cfg(test)]

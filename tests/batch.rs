@@ -430,7 +430,9 @@ fn batch_hash_mismatch_writes_nothing_of_that_file() {
     batch(&sandbox, &server, &[], &hello_and_data())
         .expect_code(6)
         .expect_stderr(&format!("the bytes sent for {data_hash} hash to"))
-        .expect_stderr("(1 fetched, 0 skipped, 0 missing, 1 failed)");
+        .expect_stderr("(1 fetched, 0 skipped, 0 missing, 1 failed)")
+        // Only the bytes of files put in place count, not those of the rejected one.
+        .expect_stderr(&format!("; {} bytes written", repo_file("hello.txt").len()));
     assert_eq!(
         std::fs::read(sandbox.join("data.csv")).unwrap(),
         b"older data"
@@ -528,4 +530,154 @@ fn batch_not_a_tarball_fails() {
     // Malformed data would come back the same: it is not retried, unlike a broken connection.
     assert!(!run.stderr.contains("retry"), "{}", run.stderr);
     assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn batch_never_writes_through_a_symlink_inside_the_output_directory() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("out")).unwrap();
+    std::fs::create_dir_all(sandbox.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(sandbox.join("elsewhere"), sandbox.join("out/link")).unwrap();
+    let hello = hash_of(&repo_file("hello.txt"));
+    let list = format!("{hello} fine.txt\n{hello} link/pwned.txt\n");
+    // Piped and from a file: the same refusal, before anything is written.
+    std::fs::write(sandbox.join("list.txt"), &list).unwrap();
+    for args in [&["-C", "out"][..], &["-C", "out", "list.txt"][..]] {
+        batch(&sandbox, &server, args, &list)
+            .expect_code(2)
+            .expect_stderr("'link/pwned.txt' leads through 'link', a symbolic link");
+        assert!(
+            std::fs::read_dir(sandbox.join("elsewhere"))
+                .unwrap()
+                .next()
+                .is_none(),
+            "nothing written outside the output directory"
+        );
+    }
+    assert!(!sandbox.join("out/fine.txt").exists());
+    assert!(server.requests().is_empty(), "refused before any request");
+    // Deeper links are found too, and the output directory itself may be a link.
+    std::os::unix::fs::symlink(sandbox.join("out"), sandbox.join("via")).unwrap();
+    std::fs::create_dir_all(sandbox.join("out/real")).unwrap();
+    std::os::unix::fs::symlink(sandbox.join("elsewhere"), sandbox.join("out/real/deep")).unwrap();
+    batch(
+        &sandbox,
+        &server,
+        &["-C", "via"],
+        &format!("{hello} real/deep/x.txt\n"),
+    )
+    .expect_code(2)
+    .expect_stderr("'real/deep'");
+    batch(
+        &sandbox,
+        &server,
+        &["-C", "via"],
+        &format!("{hello} real/ok.txt\n"),
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("out/real/ok.txt")).unwrap(),
+        repo_file("hello.txt")
+    );
+}
+
+#[test]
+fn batch_json_reader_closing_stdout_does_not_cut_the_download_short() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let missing = "ffffffffffffffffffffffffffffffff";
+    for (list, code) in [
+        (with_paths_txt(), 0),
+        (format!("{}{missing} gone.bin\n", with_paths_txt()), 5),
+    ] {
+        let out = format!("out{code}");
+        let mut command = sandbox.command(&[
+            "--host",
+            server.url.as_str(),
+            "--json",
+            "batch",
+            "ox/demo",
+            "-j",
+            "1",
+            "--batch-size",
+            "1",
+            "-C",
+            &out,
+        ]);
+        let mut child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::{BufRead, Write};
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(list.as_bytes()).unwrap();
+        drop(stdin);
+        // `| head -1`: one line read, then the pipe is closed.
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.contains("\"status\""), "{first}");
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        for (_, path) in listed() {
+            assert_eq!(
+                std::fs::read(sandbox.join(&format!("{out}/{path}"))).unwrap(),
+                repo_file(&path),
+                "{path}"
+            );
+        }
+        assert!(stderr.contains("8 fetched"), "{stderr}");
+    }
+}
+
+#[test]
+fn batch_says_once_that_the_server_lacks_files() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    // One missing hash in each of the two requests.
+    let list = format!(
+        "ffffffffffffffffffffffffffffffff a.bin\n{}eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee b.bin\n",
+        with_paths_txt()
+    );
+    let run = batch(
+        &sandbox,
+        &server,
+        &["-C", "out", "--batch-size", "5"],
+        &list,
+    );
+    run.expect_code(5);
+    assert_eq!(
+        run.stderr.matches("the server is missing").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        server.requests().len() >= 4,
+        "the hashes went in several requests"
+    );
+}
+
+#[test]
+fn batch_says_which_path_is_a_file_where_a_directory_is_needed() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("out")).unwrap();
+    std::fs::write(sandbox.join("out/f"), b"a file").unwrap();
+    let hello = hash_of(&repo_file("hello.txt"));
+    let run = batch(
+        &sandbox,
+        &server,
+        &["-C", "out"],
+        &format!("{hello} f/x.txt\n"),
+    );
+    run.expect_code(1)
+        .expect_stderr("out/f is a file, not a directory");
+    assert!(!run.stderr.contains("File exists"), "{}", run.stderr);
+    assert_eq!(std::fs::read(sandbox.join("out/f")).unwrap(), b"a file");
 }

@@ -329,3 +329,244 @@ fn get_unwritable_destination_names_the_path() {
     .expect_stderr("file/sub");
     assert_eq!(sandbox.files(), vec!["file"]);
 }
+
+/// Makes a FIFO at `path` with mkfifo(1).
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo failed");
+}
+
+#[test]
+fn get_writes_through_a_fifo_instead_of_replacing_it() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.join("pipe");
+    mkfifo(&fifo);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    get(&sandbox, &server, &["main/hello.txt", "-o", "pipe"]).expect_code(0);
+    assert_eq!(reader.join().unwrap(), fixture_body("get-hello"));
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO is still a FIFO");
+    assert_eq!(sandbox.files(), vec!["pipe"], "no temp file left behind");
+}
+
+#[test]
+fn get_writes_through_a_character_device() {
+    let sandbox = Sandbox::new();
+    let device = sandbox.join("null");
+    // A copy of /dev/null (major 1, minor 3) made here, so the real one is never at risk.
+    let made = std::process::Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!("skipped: mknod needs root (CAP_MKNOD) to make a character device");
+        return;
+    }
+    let server = TestServer::start();
+    get(&sandbox, &server, &["main/hello.txt", "-o", "null"])
+        .expect_code(0)
+        .expect_stderr("verified");
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::symlink_metadata(&device).unwrap().file_type();
+    assert!(kind.is_char_device(), "the device was replaced by a file");
+    assert_eq!(sandbox.files(), vec!["null"]);
+}
+
+#[test]
+fn get_through_a_symlink_replaces_the_file_it_names_and_keeps_the_link() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.join("real")).unwrap();
+    std::fs::write(sandbox.join("real/hello.txt"), b"older").unwrap();
+    std::os::unix::fs::symlink("real/hello.txt", sandbox.join("link.txt")).unwrap();
+    get(&sandbox, &server, &["main/hello.txt", "-o", "link.txt"]).expect_code(0);
+    let link = std::fs::symlink_metadata(sandbox.join("link.txt")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link stays a link");
+    assert_eq!(
+        std::fs::read(sandbox.join("real/hello.txt")).unwrap(),
+        fixture_body("get-hello")
+    );
+}
+
+#[test]
+fn get_to_dev_stdout_and_a_descriptor_writes_through() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/hello.txt", "-o", "/dev/stdout"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, fixture_body("get-hello"));
+    let run = get(&sandbox, &server, &["main/hello.txt", "-o", "/dev/fd/1"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, fixture_body("get-hello"));
+    assert!(sandbox.files().is_empty());
+}
+
+#[test]
+fn get_to_a_closed_stdout_fails() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let mut command = sandbox.command(&[
+        "--host",
+        server.url.as_str(),
+        "get",
+        "ox/demo",
+        "main/hello.txt",
+        "-o",
+        "-",
+    ]);
+    command.stdout(std::process::Stdio::null());
+    // `>&-`: the child starts with descriptor 1 closed.
+    let child = run_with_stdout_closed(command);
+    assert_eq!(child.code, 1, "stderr: {}", child.stderr);
+    assert!(child.stderr.contains("stdout"), "{}", child.stderr);
+    assert!(!child.stderr.contains("verified"), "{}", child.stderr);
+}
+
+/// Runs `command` with its standard output closed, through the shell's `>&-`.
+fn run_with_stdout_closed(command: std::process::Command) -> support::Run {
+    let program = command.get_program().to_owned();
+    let args: Vec<String> = command
+        .get_args()
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let script = format!(
+        "exec '{}' {} >&-",
+        program.to_string_lossy(),
+        args.join(" ")
+    );
+    let mut shell = std::process::Command::new("sh");
+    shell.arg("-c").arg(script);
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        shell.current_dir(dir);
+    }
+    let output = shell.output().unwrap();
+    support::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn get_mismatch_on_stdout_says_the_output_is_not_to_be_trusted() {
+    let server = TestServer::with(Config {
+        meta: support::server::MetaMode::WrongHash,
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/hello.txt", "-o", "-"]);
+    run.expect_code(6)
+        .expect_stderr("already written to stdout are not to be trusted");
+    assert!(
+        !run.stderr.contains("nothing was written"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn get_json_reports_a_failure_on_stdout() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["--json", "main/nope.txt"]);
+    run.expect_code(3);
+    let text = String::from_utf8(run.stdout.clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["status"], "failed");
+    assert_eq!(lines[0]["path"], "nope.txt");
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot download main/nope.txt"),
+        "{text}"
+    );
+    assert_eq!(lines[1]["summary"]["failed"], 1);
+    assert_eq!(lines[1]["summary"]["fetched"], 0);
+    assert_eq!(lines[1]["summary"]["bytes"], 0);
+
+    // A mismatch: the hash the file should have had is known.
+    let server = TestServer::with(Config {
+        meta: support::server::MetaMode::WrongHash,
+        ..Config::default()
+    });
+    let run = get(&sandbox, &server, &["--json", "main/hello.txt"]);
+    run.expect_code(6);
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&run.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"], "failed");
+    assert!(first["hash"].is_string());
+}
+
+#[test]
+fn flags_that_would_do_nothing_are_refused() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(
+        &sandbox,
+        &server,
+        &["--checksums", "sums.txt", "main/hello.txt", "-o", "-"],
+    )
+    .expect_code(2)
+    .expect_stderr("--checksums");
+    sandbox
+        .run(&[
+            "--host",
+            server.url.as_str(),
+            "--checksums",
+            "sums.txt",
+            "ls",
+            "ox/demo",
+            "main",
+        ])
+        .expect_code(2)
+        .expect_stderr("--checksums");
+    assert!(sandbox.files().is_empty());
+    assert!(server.requests().is_empty(), "refused before any request");
+}
+
+#[test]
+fn get_checksums_into_a_fifo_is_written_through() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.join("sums");
+    mkfifo(&fifo);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    get(
+        &sandbox,
+        &server,
+        &["--checksums", "sums", "main/hello.txt"],
+    )
+    .expect_code(0);
+    let text = reader.join().unwrap();
+    assert!(text.ends_with("  hello.txt\n"), "{text:?}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}

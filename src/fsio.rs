@@ -153,14 +153,18 @@ impl PendingFile {
             _live,
             mut created,
         } = self;
-        // The rename's own error, not tempfile's "failed to persist temporary file".
-        temp.persist(&target)
-            .map(drop)
-            .map_err(|err| err.error)
-            .kind_context(
+        // Said in the user's terms, not tempfile's "failed to persist temporary file".
+        if let Err(err) = temp.persist(&target) {
+            let why = if target.is_dir() {
+                "a directory is in the way".to_string()
+            } else {
+                err.error.to_string()
+            };
+            return Err(crate::error::fail(
                 Kind::Other,
-                format_args!("cannot write {}", target.display()),
-            )?;
+                format!("cannot write {}: {why}", target.display()),
+            ));
+        }
         created.keep = true;
         Ok(())
     }

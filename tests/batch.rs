@@ -681,3 +681,17 @@ fn batch_says_which_path_is_a_file_where_a_directory_is_needed() {
     assert!(!run.stderr.contains("File exists"), "{}", run.stderr);
     assert_eq!(std::fs::read(sandbox.join("out/f")).unwrap(), b"a file");
 }
+
+#[test]
+fn batch_says_when_a_directory_stands_where_a_file_goes() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("out/d/inside")).unwrap();
+    let hello = hash_of(&repo_file("hello.txt"));
+    let run = batch(&sandbox, &server, &["-C", "out"], &format!("{hello} d\n"));
+    run.expect_code(1)
+        .expect_stderr("cannot write out/d: a directory is in the way");
+    assert!(!run.stderr.contains("persist"), "{}", run.stderr);
+    assert!(sandbox.join("out/d/inside").is_dir());
+    assert_no_temp_files(&sandbox);
+}

@@ -59,15 +59,31 @@ impl Kind {
     }
 }
 
+/// Whether trying the same request again may succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// The same request would fail the same way.
+    Never,
+    /// Worth another try, after the wait the server asked for if it named one.
+    After(Option<Duration>),
+}
+
+/// What a failure costs: the files of its own request, or the whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Only the files of the request that met it (a bad archive, a request that ran out of retries).
+    Own,
+    /// Every further request would meet it too (the server cannot be reached at all).
+    Run,
+}
+
 /// An error that carries its [`Kind`]; anyhow context may be layered on top of it.
 #[derive(Debug)]
 pub struct Failure {
     kind: Kind,
     message: String,
-    /// `Some` when trying again may succeed, with the server's requested wait if it named one.
-    transient: Option<Option<Duration>>,
-    /// The server itself could not be reached: every other request would fail the same way.
-    server_wide: bool,
+    retry: Retry,
+    scope: Scope,
 }
 
 impl fmt::Display for Failure {
@@ -78,31 +94,28 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// Builds an `anyhow::Error` of the given kind.
-pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
+fn failure(kind: Kind, message: impl Into<String>, retry: Retry, scope: Scope) -> anyhow::Error {
     anyhow::Error::new(Failure {
         kind,
         message: message.into(),
-        transient: None,
-        server_wide: false,
+        retry,
+        scope,
     })
+}
+
+/// Builds an `anyhow::Error` of the given kind, final and costing only its own files.
+pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
+    failure(kind, message, Retry::Never, Scope::Own)
 }
 
 /// Builds a network error for a server that could not be reached at all (retryable or not).
 pub fn unreachable(message: impl Into<String>, retryable: bool) -> anyhow::Error {
-    anyhow::Error::new(Failure {
-        kind: Kind::Network,
-        message: message.into(),
-        transient: retryable.then_some(None),
-        server_wide: true,
-    })
-}
-
-/// Whether the error means the server could not be reached at all.
-pub fn is_server_wide(err: &anyhow::Error) -> bool {
-    err.chain()
-        .find_map(|cause| cause.downcast_ref::<Failure>())
-        .is_some_and(|failure| failure.server_wide)
+    let retry = if retryable {
+        Retry::After(None)
+    } else {
+        Retry::Never
+    };
+    failure(Kind::Network, message, retry, Scope::Run)
 }
 
 /// Builds an error that may go away when tried again, after `retry_after` if the server asked for a wait.
@@ -111,19 +124,55 @@ pub fn transient(
     message: impl Into<String>,
     retry_after: Option<Duration>,
 ) -> anyhow::Error {
-    anyhow::Error::new(Failure {
-        kind,
-        message: message.into(),
-        transient: Some(retry_after),
-        server_wide: false,
-    })
+    failure(kind, message, Retry::After(retry_after), Scope::Own)
 }
 
-/// `Some(wait requested by the server)` when the error is worth retrying, `None` when it is final.
-pub fn retry_hint(err: &anyhow::Error) -> Option<Option<Duration>> {
+fn failure_of(err: &anyhow::Error) -> Option<&Failure> {
     err.chain()
         .find_map(|cause| cause.downcast_ref::<Failure>())
-        .and_then(|failure| failure.transient)
+}
+
+/// Whether trying again may help, and after how long.
+pub fn retry_of(err: &anyhow::Error) -> Retry {
+    failure_of(err).map_or(Retry::Never, |failure| failure.retry)
+}
+
+/// The one policy for what stops a whole run: a server that cannot be reached, refused credentials, a
+/// repository that is not there, bad input, or a local failure such as a full disk. Anything else costs
+/// only the files of its own request.
+pub fn is_fatal_for_run(err: &anyhow::Error) -> bool {
+    failure_of(err).is_some_and(|failure| failure.scope == Scope::Run)
+        || matches!(
+            kind_of(err),
+            Kind::Auth | Kind::NotFound | Kind::Usage | Kind::Other
+        )
+}
+
+/// Kinds from the most serious down: when a run meets several failures, its exit code is that of the
+/// first kind here among them. What stops the whole run comes first; then local trouble; then bad data
+/// over a failed connection, since bytes that lie are worse than bytes that did not come; a partial
+/// result last.
+pub const SEVERITY: [Kind; 7] = [
+    Kind::Usage,
+    Kind::Auth,
+    Kind::NotFound,
+    Kind::Other,
+    Kind::Integrity,
+    Kind::Network,
+    Kind::Partial,
+];
+
+/// The most serious of `errors`, by [`SEVERITY`]; the earliest among equals.
+pub fn most_serious(errors: Vec<anyhow::Error>) -> Option<anyhow::Error> {
+    let rank = |err: &anyhow::Error| {
+        let kind = kind_of(err);
+        SEVERITY.iter().position(|k| *k == kind).unwrap_or(0)
+    };
+    let mut ranked: Vec<(usize, anyhow::Error)> =
+        errors.into_iter().map(|e| (rank(&e), e)).collect();
+    // A stable sort keeps the earliest first among equals.
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().next().map(|(_, err)| err)
 }
 
 /// Extension for tagging any error with a kind while adding context.
@@ -150,6 +199,23 @@ impl fmt::Display for OutputClosed {
 
 impl std::error::Error for OutputClosed {}
 
+/// Work given up because the run is stopping (another failure ended it); not a failure of its own.
+#[derive(Debug)]
+pub struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stopped, as the run is ending")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Whether the error only says that the run was stopping.
+pub fn is_stopped(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.is::<Stopped>())
+}
+
 /// Whether the run ended because its output pipe was closed.
 pub fn is_output_closed(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.is::<OutputClosed>())
@@ -157,9 +223,7 @@ pub fn is_output_closed(err: &anyhow::Error) -> bool {
 
 /// The kind of the first [`Failure`] in the error's chain; `Other` when there is none.
 pub fn kind_of(err: &anyhow::Error) -> Kind {
-    err.chain()
-        .find_map(|cause| cause.downcast_ref::<Failure>())
-        .map_or(Kind::Other, |failure| failure.kind)
+    failure_of(err).map_or(Kind::Other, |failure| failure.kind)
 }
 
 /// The exit-code table as text, for `--help` and the man page.
@@ -169,7 +233,20 @@ pub fn exit_code_help() -> String {
         text.push_str(&format!("  {code}  {what}\n"));
     }
     text.push_str("  130, 143  interrupted by SIGINT or SIGTERM; unfinished files removed\n");
+    text.push_str(&severity_help());
     text
+}
+
+/// How a run that met several failures picks its exit code, for `--help` and the man page.
+fn severity_help() -> String {
+    let order: Vec<String> = SEVERITY
+        .iter()
+        .map(|kind| kind.exit_code().to_string())
+        .collect();
+    format!(
+        "When several failures happen, the exit code is that of the most serious, in this order: {}.\n",
+        order.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -192,8 +269,34 @@ mod tests {
         let err = Err::<(), _>(transient(Kind::Network, "busy", wait))
             .context("x")
             .unwrap_err();
-        assert_eq!(retry_hint(&err), Some(wait));
-        assert_eq!(retry_hint(&fail(Kind::Network, "no")), None);
+        assert_eq!(retry_of(&err), Retry::After(wait));
+        assert_eq!(retry_of(&fail(Kind::Network, "no")), Retry::Never);
+    }
+
+    #[test]
+    fn the_most_serious_failure_wins_whatever_its_place() {
+        let errors = vec![
+            fail(Kind::Partial, "missing"),
+            fail(Kind::Integrity, "mismatch"),
+            fail(Kind::Auth, "denied"),
+            fail(Kind::Integrity, "second mismatch"),
+        ];
+        assert_eq!(kind_of(&most_serious(errors).unwrap()), Kind::Auth);
+        let errors = vec![fail(Kind::Network, "x"), fail(Kind::Integrity, "y")];
+        assert_eq!(most_serious(errors).unwrap().to_string(), "y");
+        assert!(most_serious(Vec::new()).is_none());
+        let mut kinds = SEVERITY.to_vec();
+        kinds.sort_by_key(|k| k.exit_code());
+        kinds.dedup();
+        assert_eq!(kinds.len(), EXIT_CODES.len(), "every kind has a rank");
+    }
+
+    #[test]
+    fn fatal_for_the_run() {
+        assert!(is_fatal_for_run(&unreachable("down", true)));
+        assert!(is_fatal_for_run(&fail(Kind::Auth, "denied")));
+        assert!(!is_fatal_for_run(&fail(Kind::Integrity, "mismatch")));
+        assert!(!is_fatal_for_run(&transient(Kind::Network, "busy", None)));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::Ui;
 use crate::cli::GetArgs;
-use crate::error::{Kind, fail, is_server_wide, kind_of, retry_hint, transient};
+use crate::error::{Kind, Retry, fail, is_fatal_for_run, kind_of, retry_of, transient};
 use crate::fsio::PendingFile;
 use crate::output::{self, Output, Stream};
 use crate::progress::{Display, Progress};
@@ -139,9 +139,7 @@ fn expected_content(
             Ok(meta) => return Ok(Some(meta)),
             Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
             // The download itself would fail the same way, with a better message.
-            Err(err)
-                if is_server_wide(&err) || matches!(kind_of(&err), Kind::Auth | Kind::NotFound) =>
-            {
+            Err(err) if is_fatal_for_run(&err) => {
                 return Err(err).with_context(|| {
                     format!("cannot download {} from {}", args.resource, args.repo)
                 });
@@ -221,7 +219,7 @@ fn save(
 /// Bytes in a stream cannot be taken back, so once some went out a broken download is not retried
 /// (a retry would repeat them).
 fn final_once_sent(err: anyhow::Error, sent: u64, name: &str) -> anyhow::Error {
-    if sent == 0 || retry_hint(&err).is_none() {
+    if sent == 0 || retry_of(&err) == Retry::Never {
         return err;
     }
     fail(

@@ -4,7 +4,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::Duration;
 
-use crate::error::retry_hint;
+use crate::error::{Retry, retry_of};
 
 /// The default number of retries after the first attempt.
 pub const DEFAULT_RETRIES: u32 = 5;
@@ -12,6 +12,9 @@ pub const DEFAULT_RETRIES: u32 = 5;
 const BASE: Duration = Duration::from_millis(500);
 /// No wait is longer than this, whatever the backoff or the server's `Retry-After` says.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How often a waiting retry looks whether the run was stopped.
+const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// How many times to retry.
 #[derive(Clone, Copy, Debug)]
@@ -39,10 +42,20 @@ pub struct Backoff {
 impl Backoff {
     /// For a transient `err` with retries left: reports the retry through `note`, sleeps, returns true.
     pub fn retry(&mut self, err: &anyhow::Error, note: impl FnOnce(String)) -> bool {
-        let Some(requested) = retry_hint(err) else {
+        self.retry_unless(err, note, &|| false)
+    }
+
+    /// As [`Backoff::retry`], but gives up (false) as soon as `stop()` says so, even while waiting.
+    pub fn retry_unless(
+        &mut self,
+        err: &anyhow::Error,
+        note: impl FnOnce(String),
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
+        let Retry::After(requested) = retry_of(err) else {
             return false;
         };
-        if self.attempt >= self.retries {
+        if self.attempt >= self.retries || stop() {
             return false;
         }
         self.attempt += 1;
@@ -53,8 +66,17 @@ impl Backoff {
             self.retries,
             wait.as_secs_f64()
         ));
-        std::thread::sleep(wait);
-        true
+        let until = std::time::Instant::now() + wait;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            if stop() {
+                return false;
+            }
+            std::thread::sleep(left.min(STOP_CHECK));
+        }
     }
 
     /// Starts counting afresh, after the operation made progress.

@@ -1,0 +1,260 @@
+//! Fetch: a pool of workers, each taking requests off one queue and returning what became of them through
+//! its join handle. One stop signal ends everything early.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::thread::{Scope, ScopedJoinHandle};
+
+use anyhow::Result;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::Ui;
+use crate::error::{Kind, KindContext, fail, is_fatal_for_run, is_stopped};
+use crate::hashes::Wanted;
+use crate::progress::Progress;
+use crate::remote::{BatchReply, Remote};
+use crate::report::{FileReport, Reporter, Status};
+use crate::sync::lock;
+use crate::transfer::Copied;
+use crate::unpack::{self, Observer};
+
+/// The one signal that ends a run early: set by whoever meets a failure fatal for the whole run, checked by
+/// the planner before each line and by every worker before each request, each retry and each file.
+#[derive(Default)]
+pub(super) struct Stop(AtomicBool);
+
+impl Stop {
+    pub(super) fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What became of the requests one worker took.
+#[derive(Default)]
+pub(super) struct Outcome {
+    /// Hashes fetched, verified and published at every destination.
+    pub(super) fetched: Vec<u128>,
+    /// Files the server does not have.
+    pub(super) missing: Vec<Wanted>,
+    /// Files not fetched because their request failed, or was never sent after a stop.
+    pub(super) failed: Vec<Wanted>,
+    /// Why requests failed, in the order met.
+    pub(super) errors: Vec<anyhow::Error>,
+    /// Bytes of the files published (each destination counted).
+    pub(super) bytes: u64,
+}
+
+/// Requests waiting for a worker; closed when no more will come.
+#[derive(Default)]
+pub(super) struct Queue {
+    state: Mutex<(VecDeque<Vec<Wanted>>, bool)>,
+    ready: Condvar,
+}
+
+impl Queue {
+    /// Queues `files` as requests of `size` files each.
+    pub(super) fn push_split(&self, files: Vec<Wanted>, size: usize) {
+        let mut files = files.into_iter();
+        loop {
+            let chunk: Vec<Wanted> = files.by_ref().take(size.max(1)).collect();
+            if chunk.is_empty() {
+                return;
+            }
+            lock(&self.state).0.push_back(chunk);
+            self.ready.notify_one();
+        }
+    }
+
+    /// No more requests will come.
+    pub(super) fn close(&self) {
+        lock(&self.state).1 = true;
+        self.ready.notify_all();
+    }
+
+    /// The next request, waiting for one; `None` once closed and empty.
+    fn pop(&self) -> Option<Vec<Wanted>> {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(chunk) = state.0.pop_front() {
+                return Some(chunk);
+            }
+            if state.1 {
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// What every worker reads.
+pub(super) struct Context<'a> {
+    pub(super) remote: &'a Remote,
+    pub(super) out: &'a Path,
+    pub(super) ui: &'a Ui,
+    pub(super) reporter: &'a Reporter,
+    pub(super) progress: &'a Progress,
+    pub(super) stop: &'a Stop,
+    /// Whether the user was told that the server lacks some files (once a run is enough).
+    pub(super) told_missing: AtomicBool,
+}
+
+/// Starts `jobs` workers on `queue`; each returns its [`Outcome`] when the queue is closed and empty.
+pub(super) fn start<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    context: &'scope Context<'scope>,
+    queue: &'scope Queue,
+    jobs: usize,
+) -> Vec<ScopedJoinHandle<'scope, Outcome>> {
+    (0..jobs.max(1))
+        .map(|_| scope.spawn(move || work(context, queue)))
+        .collect()
+}
+
+/// Takes requests off the queue until it is closed and empty.
+fn work(context: &Context, queue: &Queue) -> Outcome {
+    let mut outcome = Outcome::default();
+    while let Some(chunk) = queue.pop() {
+        if context.stop.is_set() {
+            outcome.failed.extend(chunk);
+            continue;
+        }
+        if let Err((err, left)) = fetch_request(context, chunk, &mut outcome) {
+            outcome.failed.extend(left);
+            // A request cut short by another's fatal failure adds nothing to it.
+            if is_stopped(&err) || (context.stop.is_set() && !is_fatal_for_run(&err)) {
+                continue;
+            }
+            if is_fatal_for_run(&err) {
+                context.stop.set();
+            }
+            context.progress.note(format!("oxdl: error: {err:#}"));
+            outcome.errors.push(err);
+        }
+    }
+    outcome
+}
+
+/// Fetches one request's worth of files, resuming after broken streams with only the files not yet
+/// written. On failure, returns the error and the files left unwritten.
+fn fetch_request(
+    context: &Context,
+    chunk: Vec<Wanted>,
+    outcome: &mut Outcome,
+) -> Result<(), (anyhow::Error, Vec<Wanted>)> {
+    let mut remaining = chunk;
+    let mut backoff = context.ui.retry.backoff();
+    let mut tracker = Tracker {
+        context,
+        outcome,
+        done: HashSet::new(),
+    };
+    while !remaining.is_empty() {
+        let done_before = tracker.done.len();
+        let result = gzip_list(&remaining).and_then(|body| context.remote.batch(&body));
+        let result = match result {
+            Ok(BatchReply::Archive(reader)) => {
+                let sha256 = context.reporter.wants_sha256();
+                unpack::unpack(reader, &remaining, context.out, sha256, &mut tracker)
+            }
+            Ok(BatchReply::Missing(hashes)) => {
+                let reported: HashSet<String> = hashes.into_iter().collect();
+                let (gone, rest): (Vec<Wanted>, Vec<Wanted>) = remaining
+                    .into_iter()
+                    .partition(|w| reported.contains(&w.hash));
+                if gone.is_empty() {
+                    let err = fail(
+                        Kind::Network,
+                        "the server reported missing hashes, but none that were requested",
+                    );
+                    return Err((err, rest));
+                }
+                if !context.told_missing.swap(true, Ordering::Relaxed) {
+                    context.progress.note(
+                        "oxdl: the server is missing some of the files (listed at the end); \
+                         requesting the others",
+                    );
+                }
+                tracker.outcome.missing.extend(gone);
+                remaining = rest;
+                continue;
+            }
+            Err(err) => Err(err),
+        };
+        let Err(err) = result else {
+            return Ok(());
+        };
+        remaining.retain(|w| !tracker.done.contains(&w.value));
+        // Every file arrived verified but the stream's end was damaged: nothing to retry, yet the
+        // server broke the protocol, so the run still fails.
+        if remaining.is_empty() {
+            return Err((err, remaining));
+        }
+        // Every file written is progress: a long list on a flaky line gets its retries afresh.
+        if tracker.done.len() > done_before {
+            backoff.reset();
+        }
+        let stop = || context.stop.is_set();
+        if !backoff.retry_unless(&err, |line| context.progress.note(line), &stop) {
+            return Err((err, remaining));
+        }
+    }
+    Ok(())
+}
+
+/// One worker's bookkeeping for one request, as the unpacker reports to it.
+struct Tracker<'a, 'b> {
+    context: &'a Context<'a>,
+    outcome: &'b mut Outcome,
+    /// Hashes of this request already published.
+    done: HashSet<u128>,
+}
+
+impl Observer for Tracker<'_, '_> {
+    fn bytes(&mut self, n: u64) {
+        self.context.progress.bytes(n);
+    }
+
+    fn file_done(&mut self, wanted: &Wanted, copied: &Copied) {
+        self.done.insert(wanted.value);
+        self.outcome.fetched.push(wanted.value);
+        self.context.progress.file_done();
+        for destination in &wanted.destinations {
+            self.outcome.bytes += copied.bytes;
+            // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
+            let _ = self.context.reporter.file(FileReport {
+                hash: Some(&wanted.hash),
+                path: destination,
+                bytes: Some(copied.bytes),
+                sha256: copied.sha256.as_ref(),
+                status: Status::Fetched,
+                error: None,
+            });
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.context.stop.is_set()
+    }
+}
+
+/// The request body: `HASH\n` lines, gzipped.
+fn gzip_list(wanted: &[Wanted]) -> Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    for w in wanted {
+        encoder
+            .write_all(w.hash.as_bytes())
+            .and_then(|()| encoder.write_all(b"\n"))
+            .kind_context(Kind::Other, "cannot compress the hash list")?;
+    }
+    encoder
+        .finish()
+        .kind_context(Kind::Other, "cannot compress the hash list")
+}

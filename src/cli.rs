@@ -32,7 +32,10 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Server to talk to: HOST[:PORT] or a full base URL.
     ///
-    /// A bare localhost, 127.0.0.1 or 0.0.0.0 means plain http; any other bare host means https.
+    /// A bare localhost, 127.0.0.1 or 0.0.0.0 means plain http; any other bare host means https. An IPv6
+    /// address goes in brackets ([::1]:3000). A URL may carry USER:PASSWORD@ for a reverse proxy that asks
+    /// for Basic auth (sent only when there is no token; the password is never shown). OXDL_HOST set but
+    /// empty means the default.
     #[arg(
         long,
         global = true,
@@ -168,11 +171,11 @@ pub struct GetArgs {
     pub output: Option<PathBuf>,
 
     /// Resize an image to this width (alone: fit inside a WIDTH x WIDTH box).
-    #[arg(long, value_name = "W")]
+    #[arg(long, value_name = "W", value_parser = clap::value_parser!(u32).range(1..))]
     pub width: Option<u32>,
 
     /// Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box).
-    #[arg(long, value_name = "H")]
+    #[arg(long, value_name = "H", value_parser = clap::value_parser!(u32).range(1..))]
     pub height: Option<u32>,
 
     /// Skip checking the bytes against the content hash and size in the server's metadata.
@@ -279,6 +282,16 @@ mod tests {
     #[test]
     fn definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_zero_size_is_refused_at_parse_time() {
+        for flag in ["--width", "--height"] {
+            let args = ["oxdl", "get", "ox/demo", "main/a.png", flag];
+            let err = Cli::try_parse_from(args.iter().copied().chain(["0"])).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{flag}");
+            assert!(Cli::try_parse_from(args.iter().copied().chain(["1"])).is_ok());
+        }
     }
 
     #[test]

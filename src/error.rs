@@ -232,7 +232,9 @@ pub fn exit_code_help() -> String {
     for (_, code, what) in EXIT_CODES {
         text.push_str(&format!("  {code}  {what}\n"));
     }
-    text.push_str("  130, 143  interrupted by SIGINT or SIGTERM; unfinished files removed\n");
+    text.push_str(
+        "  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM; unfinished files removed\n",
+    );
     text.push_str(&severity_help());
     text
 }

@@ -1,18 +1,19 @@
-//! Ctrl-C and SIGTERM: remove the temp files being written, then exit with 128 + the signal number.
+//! Ctrl-C, SIGTERM and SIGHUP: remove the temp files being written, then exit with 128 + the signal number.
 
-/// Starts a thread that waits for SIGINT or SIGTERM; a failure to install it only loses the cleanup.
+/// Starts a thread that waits for SIGINT, SIGTERM or SIGHUP (the terminal closed); a failure to install it
+/// only loses the cleanup.
 #[cfg(unix)]
 pub fn install() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
         return;
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            let name = if signal == SIGINT {
-                "SIGINT"
-            } else {
-                "SIGTERM"
+            let name = match signal {
+                SIGINT => "SIGINT",
+                SIGHUP => "SIGHUP",
+                _ => "SIGTERM",
             };
             let message = format!("oxdl: interrupted by {name}; unfinished files removed");
             crate::fsio::remove_temp_files_and_exit(128 + signal, message);

@@ -33,30 +33,48 @@ use std::time::Duration;
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;
-    let endpoint = endpoint::parse(&global.host)?;
+    // `OXDL_HOST=` (set but empty) asks for nothing in particular, as an unset variable does; an empty
+    // `--host ""` on the command line stays an error.
+    let host = if global.host.trim().is_empty()
+        && std::env::var_os("OXDL_HOST")
+            .is_some_and(|value| value.to_string_lossy().trim().is_empty())
+    {
+        cli::DEFAULT_HOST
+    } else {
+        global.host.as_str()
+    };
+    let endpoint = endpoint::parse(host)?;
     let config_dir = auth::config_dir(global.config_dir.as_deref());
-    let token = auth::resolve(
+    let resolved = auth::resolve(
         global.token.as_deref(),
         config_dir.as_deref(),
-        &endpoint.host_key,
+        &endpoint.host_key(),
     )?;
-    if token.is_some() && endpoint.insecure_remote && !global.quiet {
-        eprintln!(
-            "oxdl: warning: sending the token in clear over plain http to {}",
-            endpoint.base
-        );
+    if let Some(why) = &resolved.unreadable
+        && !global.quiet
+    {
+        eprintln!("oxdl: warning: {why}; going on without a token from it");
+    }
+    let sends_secret = resolved.token.is_some() || endpoint.basic_authorization().is_some();
+    if sends_secret && endpoint.insecure_remote() && !global.quiet {
+        let what = if resolved.token.is_some() {
+            "the token"
+        } else {
+            "the credentials in --host"
+        };
+        eprintln!("oxdl: warning: sending {what} in clear over plain http to {endpoint}");
     }
     let options = remote::Options {
-        token,
+        token: resolved.token,
+        config_unreadable: resolved.unreadable,
         connect_timeout: Some(Duration::from_secs_f64(global.connect_timeout)),
         read_timeout: Some(Duration::from_secs_f64(global.timeout)),
         verbose: global.verbose,
         proxy: proxy::for_endpoint(&endpoint, global.proxy.as_deref())?,
         // Plain http needs no roots; loading them costs a few milliseconds.
-        tls: if endpoint.base.starts_with("https://") {
-            Some(tls::config(global.cacert.as_deref())?)
-        } else {
-            None
+        tls: match endpoint.scheme() {
+            endpoint::Scheme::Https => Some(tls::config(global.cacert.as_deref())?),
+            endpoint::Scheme::Http => None,
         },
     };
     let ui = Ui {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Scheme, redact_userinfo};
 use crate::error::{Kind, fail};
 
 /// The proxy for `endpoint`: `explicit` if given, else `HTTPS_PROXY` (https) or `HTTP_PROXY` (http),
@@ -12,10 +12,9 @@ pub fn for_endpoint(endpoint: &Endpoint, explicit: Option<&str>) -> Result<Optio
         Some(url) => Some(url.to_string()),
         None if no_proxy_matches(&env_any(&["NO_PROXY", "no_proxy"]), endpoint) => None,
         None => {
-            let scheme_vars: &[&str] = if endpoint.base.starts_with("https://") {
-                &["HTTPS_PROXY", "https_proxy"]
-            } else {
-                &["HTTP_PROXY", "http_proxy"]
+            let scheme_vars: &[&str] = match endpoint.scheme() {
+                Scheme::Https => &["HTTPS_PROXY", "https_proxy"],
+                Scheme::Http => &["HTTP_PROXY", "http_proxy"],
             };
             let url = env_any(scheme_vars);
             let url = if url.is_empty() {
@@ -30,7 +29,10 @@ pub fn for_endpoint(endpoint: &Endpoint, explicit: Option<&str>) -> Result<Optio
         ureq::Proxy::new(&url).map_err(|err| {
             fail(
                 Kind::Usage,
-                format!("proxy '{url}' is not a usable proxy URL: {err}"),
+                format!(
+                    "proxy '{}' is not a usable proxy URL: {err}",
+                    redact_userinfo(&url)
+                ),
             )
         })
     })
@@ -48,9 +50,9 @@ fn env_any(names: &[&str]) -> String {
 }
 
 /// Whether a `NO_PROXY` list (comma-separated: `*`, hosts, `host:port`, `.suffix` or `*.suffix`) covers
-/// the endpoint's host.
+/// the endpoint's host. A port in an entry is compared with the port connected to, written or implied.
 pub fn no_proxy_matches(list: &str, endpoint: &Endpoint) -> bool {
-    let (host, port) = host_and_port(&endpoint.base);
+    let (host, port) = (endpoint.bare_host(), endpoint.port());
     list.split(',')
         .map(|entry| entry.trim().to_ascii_lowercase())
         .filter(|entry| !entry.is_empty())
@@ -73,7 +75,7 @@ pub fn no_proxy_matches(list: &str, endpoint: &Endpoint) -> bool {
                     None,
                 ),
             };
-            if entry_port.is_some_and(|p| Some(p) != port) {
+            if entry_port.is_some_and(|p| p != port) {
                 return false;
             }
             let pattern = pattern.trim_start_matches('*');
@@ -82,22 +84,6 @@ pub fn no_proxy_matches(list: &str, endpoint: &Endpoint) -> bool {
                 || (pattern.starts_with('.') && host.ends_with(pattern))
                 || host.ends_with(&format!(".{pattern}"))
         })
-}
-
-/// The lowercase host (without IPv6 brackets) and explicit port of a base URL.
-fn host_and_port(base: &str) -> (String, Option<u16>) {
-    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
-        _ => (authority, None),
-    };
-    (
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase(),
-        port,
-    )
 }
 
 #[cfg(test)]
@@ -124,5 +110,23 @@ mod tests {
         ));
         assert!(!no_proxy_matches("", &at("hub.oxen.ai")));
         assert!(no_proxy_matches("::1", &at("[::1]:8080")));
+        assert!(no_proxy_matches("[::1]:8080", &at("[::1]:8080")));
+        // The port a URL implies counts as much as one written.
+        assert!(no_proxy_matches("hub.oxen.ai:443", &at("hub.oxen.ai")));
+        assert!(!no_proxy_matches("hub.oxen.ai:80", &at("hub.oxen.ai")));
+        // User info is not part of the host.
+        assert!(no_proxy_matches(
+            "example.com",
+            &at("https://u:p@example.com")
+        ));
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_reported_without_its_password() {
+        let endpoint = endpoint::parse("hub.oxen.ai").unwrap();
+        let err = for_endpoint(&endpoint, Some("gopher://user:secret@proxy:3128")).unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.contains("user:***@proxy:3128"), "{message}");
+        assert!(!message.contains("secret"), "{message}");
     }
 }

@@ -36,13 +36,15 @@ pub enum BatchRoute {
 /// How to talk to the server, beyond where.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Sent as `Authorization: Bearer <token>`.
+    /// Sent as `Authorization: Bearer <token>`; wins over credentials in `--host`.
     pub token: Option<String>,
+    /// Why `auth_config.toml` could not be read, if it could not (named when the server asks for a token).
+    pub config_unreadable: Option<String>,
     /// Limit for establishing a connection.
     pub connect_timeout: Option<Duration>,
     /// Longest silence tolerated while waiting for data (there is no limit on a transfer's total time).
     pub read_timeout: Option<Duration>,
-    /// Log each request and answer on stderr (the token redacted).
+    /// Log each request and answer on stderr (credentials redacted).
     pub verbose: bool,
     /// The proxy to connect through (chosen by `proxy::for_endpoint`); never one of ureq's own choosing.
     pub proxy: Option<ureq::Proxy>,
@@ -109,9 +111,13 @@ impl Read for NetReader {
 /// One repository on one server, with the connection pool and credentials to reach it.
 pub struct Remote {
     agent: Agent,
-    base: String,
+    /// The server as shown in messages (a password in `--host` as `***`).
+    shown: String,
     repo_url: String,
     token: Option<String>,
+    /// `Basic …` from the user info in `--host`, sent when there is no token.
+    basic: Option<String>,
+    config_unreadable: Option<String>,
     read_timeout: Option<Duration>,
     verbose: bool,
     /// Where a token for this host would be configured, for error hints.
@@ -221,25 +227,28 @@ impl Remote {
             .timeout_per_write(options.read_timeout)
             // An idle timeout, restarted by every read: a big file is never cut off for being big.
             .timeout_per_read(options.read_timeout)
-            // The token never follows a redirect: ureq's same-host rule ignores the port, and tokens are
-            // filed per host and port.
+            // Credentials never follow a redirect: ureq's same-host rule ignores the port, and tokens are
+            // filed per host and port. (They never sit in the URL either, where ureq would send its user
+            // info again after a relative redirect.)
             .redirect_auth_headers(RedirectAuthHeaders::Never)
             .proxy(options.proxy.clone())
             .tls_config(options.tls.clone().unwrap_or_default())
             .build();
         Remote {
             agent: config.into(),
-            base: endpoint.base.clone(),
+            shown: endpoint.to_string(),
             repo_url: format!(
                 "{}/api/repos/{}/{}",
-                endpoint.base,
+                endpoint.base(),
                 encode_segment(&repo.namespace),
                 encode_segment(&repo.name)
             ),
             token: options.token,
+            basic: endpoint.basic_authorization(),
+            config_unreadable: options.config_unreadable,
             read_timeout: options.read_timeout,
             verbose: options.verbose,
-            host_key: endpoint.host_key.clone(),
+            host_key: endpoint.host_key(),
             use_post: AtomicBool::new(false),
         }
     }
@@ -364,7 +373,7 @@ impl Remote {
                         format!(
                             "{message}: the server serves neither QUERY /versions nor \
                              POST /versions/batch-download for this repository; is {} an Oxen server?",
-                            self.base
+                            self.shown
                         ),
                     ));
                 }
@@ -394,17 +403,19 @@ impl Remote {
             if let Some(proxy) = self.agent.config().proxy() {
                 eprintln!("> via proxy {}:{}", proxy.host(), proxy.port());
             }
-            let auth = if self.token.is_some() {
-                " (authorization: Bearer <redacted>)"
-            } else {
-                ""
+            let auth = match self.authorization() {
+                Some(value) => {
+                    let scheme = value.split(' ').next().unwrap_or_default();
+                    format!(" (authorization: {scheme} <redacted>)")
+                }
+                None => String::new(),
             };
             eprintln!("> {method} {url}{auth}");
         }
         let started = Instant::now();
         let mut request = http::Request::builder().method(method).uri(url);
-        if let Some(token) = &self.token {
-            request = request.header("Authorization", format!("Bearer {token}"));
+        if let Some(value) = self.authorization() {
+            request = request.header("Authorization", value);
         }
         let request = request.body(body).map_err(|err| {
             fail(
@@ -428,9 +439,17 @@ impl Remote {
         Ok(response)
     }
 
+    /// The `Authorization` header to send: the token, else the credentials in `--host`.
+    fn authorization(&self) -> Option<String> {
+        match &self.token {
+            Some(token) => Some(format!("Bearer {token}")),
+            None => self.basic.clone(),
+        }
+    }
+
     /// Connection-level failures are worth retrying, except those that no retry can fix.
     fn transport_error(&self, err: ureq::Error) -> anyhow::Error {
-        let message = format!("cannot reach {}: {err}", self.base);
+        let message = format!("cannot reach {}: {err}", self.shown);
         if is_certificate_error(&err) {
             return unreachable(
                 format!(
@@ -544,19 +563,29 @@ impl Remote {
         }
     }
 
+    /// What a 401/403 means given what was sent, and where a token would come from.
     fn auth_message(&self, message: &str) -> String {
+        let host = &self.host_key;
         if self.token.is_some() {
-            format!(
+            return format!(
                 "{message}: the server rejected the token; check --token, OXDL_TOKEN or the entry for \
-                 host \"{}\" in auth_config.toml",
-                self.host_key
-            )
+                 host \"{host}\" in auth_config.toml"
+            );
+        }
+        let refused = if self.basic.is_some() {
+            "the server rejected the user name and password in --host, or needs a token"
         } else {
-            format!(
-                "{message}: the server needs a token; pass --token, set OXDL_TOKEN, or add one for \
-                 host \"{}\" to auth_config.toml",
-                self.host_key
-            )
+            "the server needs a token"
+        };
+        match &self.config_unreadable {
+            Some(why) => format!(
+                "{message}: {refused}, and no token could be looked up: {why}; make the file readable, \
+                 or pass --token or set OXDL_TOKEN"
+            ),
+            None => format!(
+                "{message}: {refused}; pass --token, set OXDL_TOKEN, or add one for host \"{host}\" to \
+                 auth_config.toml"
+            ),
         }
     }
 }

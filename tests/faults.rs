@@ -524,8 +524,8 @@ fn signal(child: &Child, name: &str) {
 }
 
 #[test]
-fn sigint_and_sigterm_remove_the_partial_file() {
-    for (name, code) in [("INT", 130), ("TERM", 143)] {
+fn sigint_sigterm_and_sighup_remove_the_partial_file() {
+    for (name, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
         let server = server_with(vec![Fault::Stall(Duration::from_secs(30))]);
         let sandbox = Sandbox::new();
         std::fs::write(sandbox.join("hello.txt"), b"older").unwrap();
@@ -533,7 +533,11 @@ fn sigint_and_sigterm_remove_the_partial_file() {
         signal(&child, name);
         let output = child.wait_with_output().unwrap();
         assert_eq!(output.status.code(), Some(code), "SIG{name}");
-        assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("interrupted by SIG{name}")),
+            "SIG{name}: {stderr}"
+        );
         assert_eq!(
             sandbox.files(),
             vec!["hello.txt"],

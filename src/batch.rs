@@ -29,7 +29,7 @@ use crate::unpack::{self, Observer};
 /// further requests (the files already written stay) and fails the run.
 pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     let (input, source, streaming) = open_list(args.hash_file.as_deref())?;
-    let mut reader = ListReader::new(input, &source);
+    let mut reader = ListReader::new(input, &source).nul_separated(args.null);
     let whole = if streaming {
         None
     } else {

@@ -87,6 +87,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l checksums -d 'Write 
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s 0 -l null -d 'Read NUL-separated entries (`HASH PATH\\0`, as `oxdl ls -0` writes), each PATH taken literally'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
@@ -107,6 +108,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l connect-timeout -d 'Sec
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s r -l recursive -d 'List the files of subdirectories too'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s l -l long -d 'For people: size, hash and path, and the directories'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s 0 -l null -d 'End each entry with NUL instead of a newline and write names as they are, unquoted (for `batch -0`)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'

@@ -130,7 +130,12 @@ pub enum Command {
 #[command(
     after_long_help = "Paths are relative to the listed directory, so a listing piped into \
     `oxdl batch` recreates the tree:\n  \
-    oxdl ls ox/demo main/images -r | oxdl batch ox/demo -C images"
+    oxdl ls ox/demo main/images -r | oxdl batch ox/demo -C images\n\n\
+    A name with leading or trailing whitespace, a control character or a leading \" is written in \
+    double quotes with C escapes (\\n, \\t, \\\", \\\\, \\xHH), which batch reads back. With -0, entries \
+    end with NUL and names are written as they are:\n  \
+    oxdl ls ox/demo main -r -0 | oxdl batch ox/demo -0 -C copy\n\n\
+    A file instead of a directory lists that one file."
 )]
 pub struct LsArgs {
     /// Repository as NAMESPACE/NAME.
@@ -148,6 +153,10 @@ pub struct LsArgs {
     /// For people: size, hash and path, and the directories.
     #[arg(short, long)]
     pub long: bool,
+
+    /// End each entry with NUL instead of a newline and write names as they are, unquoted (for `batch -0`).
+    #[arg(short = '0', long = "null", conflicts_with = "long")]
+    pub null: bool,
 }
 
 /// Arguments of `oxdl get`.
@@ -187,7 +196,10 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 #[command(
     after_long_help = "The hash list holds one entry a line: HASH, or HASH PATH to choose where the \
-    file goes (relative to the output directory). Blank lines and lines starting with # are skipped.\n\n\
+    file goes (relative to the output directory). Blank lines and lines starting with # are skipped. \
+    A PATH in double quotes is read with C escapes (\\n, \\t, \\\", \\\\, \\xHH, \\NNN), as `oxdl ls` \
+    writes names with leading or trailing whitespace or control characters. With -0, entries are \
+    HASH PATH records ending with NUL, the PATH taken literally.\n\n\
     Examples:\n  \
     oxdl batch ox/demo hashes.txt -C data/\n  \
     cut -d' ' -f1 manifest.txt | oxdl batch ox/demo -C data/"
@@ -217,6 +229,10 @@ pub struct BatchArgs {
     /// Requests to run at once (each its own stream, decoded on its own thread).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
+
+    /// Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally.
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
 
     /// How to tell that a file already present need not be fetched again.
     #[arg(long, value_name = "HOW", value_enum, default_value_t = SkipExisting::Hash)]

@@ -1,4 +1,5 @@
-//! The hash list: `HASH` or `HASH PATH` lines, validated, normalised to the server's form and deduplicated.
+//! The hash list: `HASH` or `HASH PATH` lines (or NUL-separated records), validated, normalised to the
+//! server's form and deduplicated. How a PATH is written is in [`crate::listfmt`].
 
 use std::collections::HashMap;
 use std::io::{BufRead, Read};
@@ -7,9 +8,13 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::Result;
 
 use crate::error::{Kind, fail};
+use crate::listfmt;
 
-/// The longest line a hash list may have: room for a hash and any real path.
+/// The longest line (or NUL-separated record) a hash list may have: room for a hash and any real path.
 pub const MAX_LINE: usize = 16 * 1024;
+
+/// A byte-order mark, which some editors put at the start of a text file.
+const BOM: &str = "\u{feff}";
 
 /// One file to fetch: its hash and where it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +82,8 @@ pub enum Item {
 pub struct ListReader<R> {
     input: R,
     source: String,
+    /// NUL-separated records with literal paths (`-0`) instead of lines.
+    nul: bool,
     number: usize,
     claims: Claims,
     /// Each hash seen so far, with its place among the `New` items.
@@ -90,24 +97,38 @@ impl<R: BufRead> ListReader<R> {
         ListReader {
             input,
             source: source.to_string(),
+            nul: false,
             number: 0,
-            claims: Claims::default(),
+            claims: Claims {
+                unit: "line",
+                ..Claims::default()
+            },
             seen: HashMap::new(),
             buf: Vec::new(),
         }
     }
 
-    /// The next item, `None` at the end of the list, or an error naming the bad line.
+    /// Reads NUL-separated `HASH PATH` records (as `oxdl ls -0` writes) instead of lines: the PATH is
+    /// everything after the first space, taken literally (no quoting, no trimming).
+    pub fn nul_separated(mut self, nul: bool) -> Self {
+        self.nul = nul;
+        self.claims.unit = if nul { "record" } else { "line" };
+        self
+    }
+
+    /// The next item, `None` at the end of the list, or an error naming the bad line (or record).
     pub fn next_item(&mut self) -> Result<Option<Item>> {
+        let delimiter = if self.nul { b'\0' } else { b'\n' };
+        let unit = self.claims.unit;
         loop {
             self.number += 1;
             let (number, source) = (self.number, &self.source);
-            let bad = |why: String| fail(Kind::Usage, format!("{source}: line {number}: {why}"));
+            let bad = |why: String| fail(Kind::Usage, format!("{source}: {unit} {number}: {why}"));
             self.buf.clear();
             // Read at most one byte past the limit, so a line without end cannot exhaust memory.
             let read = (&mut self.input)
                 .take(MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut self.buf)
+                .read_until(delimiter, &mut self.buf)
                 .map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
             if read == 0 {
                 return Ok(None);
@@ -115,21 +136,39 @@ impl<R: BufRead> ListReader<R> {
             if self.buf.len() > MAX_LINE {
                 return Err(bad(format!("longer than {MAX_LINE} bytes")));
             }
-            let line =
+            let mut line =
                 std::str::from_utf8(&self.buf).map_err(|_| bad("not valid UTF-8".to_string()))?;
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
+            if number == 1 {
+                line = line.strip_prefix(BOM).unwrap_or(line);
             }
-            let (hash_text, path_text) = match line.split_once(char::is_whitespace) {
-                Some((hash, path)) => (hash, Some(path.trim())),
-                None => (line, None),
+            let (hash_text, path_text) = if self.nul {
+                let record = line.strip_suffix('\0').unwrap_or(line);
+                if record.is_empty() {
+                    continue;
+                }
+                match record.split_once(' ') {
+                    Some((hash, path)) => (hash, Some(path)),
+                    None => (record, None),
+                }
+            } else {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                match line.split_once(char::is_whitespace) {
+                    Some((hash, path)) => (hash, Some(path)),
+                    None => (line, None),
+                }
             };
             let (hash, value) = normalise(hash_text).map_err(bad)?;
-            let path = path_text
-                .map(relative_destination)
-                .transpose()
-                .map_err(bad)?;
+            let path = match path_text {
+                Some(text) if self.nul => Some(relative_destination(text).map_err(bad)?),
+                Some(text) => {
+                    let name = listfmt::parse_path(text).map_err(bad)?;
+                    Some(relative_destination(&name).map_err(bad)?)
+                }
+                None => None,
+            };
             if !self
                 .claims
                 .claim(value, path.as_deref(), number)
@@ -166,6 +205,8 @@ struct Claims {
     by_hash: HashMap<u128, usize>,
     /// Directories that explicit paths need: the first line that needed each.
     directories: HashMap<PathBuf, usize>,
+    /// What messages call a line: "line", or "record" in a NUL-separated list.
+    unit: &'static str,
 }
 
 impl Claims {
@@ -208,9 +249,10 @@ impl Claims {
         for dir in parents.clone() {
             if let Some((_, first)) = self.file_owner(dir) {
                 return Err(format!(
-                    "'{}' needs '{}' as a directory, but line {first} makes it a file",
-                    path.display(),
-                    dir.display()
+                    "'{}' needs '{}' as a directory, but {} {first} makes it a file",
+                    shown(path),
+                    shown(dir),
+                    self.unit
                 ));
             }
         }
@@ -225,26 +267,40 @@ impl Claims {
     fn check_free(&self, path: &Path, value: u128) -> Result<(), String> {
         if let Some(first) = self.directories.get(path) {
             return Err(format!(
-                "'{}' is a directory for line {first}, so it cannot be a file",
-                path.display()
+                "'{}' is a directory for {} {first}, so it cannot be a file",
+                shown(path),
+                self.unit
             ));
         }
         match self.file_owner(path) {
             Some((owner, first)) if owner != value => Err(format!(
-                "'{}' is already the destination of line {first}",
-                path.display()
+                "'{}' is already the destination of {} {first}",
+                shown(path),
+                self.unit
             )),
             _ => Ok(()),
         }
     }
 }
 
-/// Checks that `path` stays inside the output directory and returns it without `.` parts.
+/// A destination for messages, its control characters escaped so that they cannot garble a terminal.
+fn shown(path: &Path) -> String {
+    listfmt::escape_controls(&path.to_string_lossy()).into_owned()
+}
+
+/// Checks that `path` names a file inside the output directory and returns it without `.` parts.
 pub fn relative_destination(path: &str) -> Result<PathBuf, String> {
     if path.contains('\0') {
         return Err(format!(
             "path '{}' contains a NUL byte",
             path.escape_debug()
+        ));
+    }
+    let shown = listfmt::escape_controls(path);
+    // `dir/` would otherwise quietly become a file named `dir`.
+    if path.ends_with('/') {
+        return Err(format!(
+            "path '{shown}' ends with '/', so it names a directory: give the file's name"
         ));
     }
     let mut clean = PathBuf::new();
@@ -254,13 +310,13 @@ pub fn relative_destination(path: &str) -> Result<PathBuf, String> {
             Component::CurDir => {}
             Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
                 return Err(format!(
-                    "path '{path}' must stay inside the output directory (no absolute paths or '..')"
+                    "path '{shown}' must stay inside the output directory (no absolute paths or '..')"
                 ));
             }
         }
     }
     if clean.as_os_str().is_empty() {
-        return Err(format!("path '{path}' does not name a file"));
+        return Err(format!("path '{shown}' does not name a file"));
     }
     Ok(clean)
 }
@@ -324,6 +380,87 @@ mod tests {
         );
     }
 
+    /// Every destination of the list, in order.
+    fn destinations(list: &[Wanted]) -> Vec<String> {
+        list.iter()
+            .flat_map(|w| &w.destinations)
+            .map(|d| d.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn quoted_paths_keep_every_character() {
+        let list = parse_text(
+            "abc \" lead.txt\"\n\
+             abd   \"trail.txt \"  \r\n\
+             abe \"line\\nbreak.txt\"\n\
+             abf \"dir/esc\\x1b\\t\\\"q\\\"\\\\.txt\"\n\
+             ab0 \"\\303\\251.txt\"\n\
+             ab1 plain \"inner\" and back\\slash \n",
+        )
+        .unwrap();
+        assert_eq!(
+            destinations(&list),
+            vec![
+                " lead.txt",
+                "trail.txt ",
+                "line\nbreak.txt",
+                "dir/esc\u{1b}\t\"q\"\\.txt",
+                "é.txt",
+                "plain \"inner\" and back\\slash",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_starts_a_list() {
+        let list = parse(
+            &b"\xef\xbb\xbf6bbd11f739ebf845aa083a0feeb21ce1 data.csv\r\n"[..],
+            "l",
+        )
+        .unwrap();
+        assert_eq!(destinations(&list), vec!["data.csv"]);
+        let list = parse(&b"\xef\xbb\xbf# comment\nabc\n"[..], "l").unwrap();
+        assert_eq!(destinations(&list), vec!["abc"]);
+    }
+
+    #[test]
+    fn nul_separated_records_take_paths_literally() {
+        let text =
+            b"abc  lead.txt\0\0abd trail.txt \0abe \"q\".txt\0abf a\nb\r\0abd trail.txt \0ab0";
+        let list = ListReader::new(&text[..], "l")
+            .nul_separated(true)
+            .collect_all()
+            .unwrap();
+        assert_eq!(
+            destinations(&list),
+            vec![" lead.txt", "trail.txt ", "\"q\".txt", "a\nb\r", "ab0"]
+        );
+        let cases: [(&[u8], &str); 5] = [
+            (
+                b"abc a\0abd a\0",
+                "record 2: 'a' is already the destination of record 1",
+            ),
+            (b"abc\0\nabd\0", "record 2: '\\nabd' is not a content hash"),
+            (b"abc dir/\0", "record 1: path 'dir/' ends with '/'"),
+            (b"abc ../up\0", "record 1: path '../up' must stay inside"),
+            (b"abc \0", "record 1: path '' does not name a file"),
+        ];
+        for (text, expected) in cases {
+            let err = ListReader::new(text, "l")
+                .nul_separated(true)
+                .collect_all()
+                .unwrap_err();
+            assert!(format!("{err:#}").contains(expected), "{text:?}: {err:#}");
+        }
+        let endless = std::io::repeat(b'a');
+        let err = ListReader::new(std::io::BufReader::new(endless), "l")
+            .nul_separated(true)
+            .collect_all()
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("record 1: longer than 16384 bytes"));
+    }
+
     #[test]
     fn bad_lines_are_named() {
         let cases = [
@@ -359,11 +496,43 @@ mod tests {
                 "abd abc/x\nabc\n",
                 "line 2: 'abc' is a directory for line 1",
             ),
+            ("abc\nabd dir/\n", "line 2: path 'dir/' ends with '/'"),
+            ("abc \"dir/\"\n", "line 1: path 'dir/' ends with '/'"),
+            (
+                "abc \"open\n",
+                "line 1: the quoted path has no closing quote",
+            ),
+            ("abc \"a\\qb\"\n", "line 1: unknown escape '\\q'"),
+            (
+                "abc \"a\" b\n",
+                "line 1: text after the closing quote of the path: 'b'",
+            ),
+            (
+                "abc \"\\xff\"\n",
+                "line 1: the quoted path is not valid UTF-8",
+            ),
+            ("abc \"../x\"\n", "line 1: path '../x' must stay inside"),
+            (
+                "abc \"a\\000b\"\n",
+                "line 1: path 'a\\0b' contains a NUL byte",
+            ),
+            ("zz \"open\n", "line 1: 'zz' is not a content hash"),
+            (
+                "abc \"e\\x1b\"\nabd \"e\\x1b\"\n",
+                "line 2: 'e\\x1b' is already the destination of line 1",
+            ),
         ];
         for (text, expected) in cases {
             let err = format!("{:#}", parse_text(text).unwrap_err());
             assert!(err.contains(expected), "{text:?}: {err}");
         }
+        let err = parse(&b"ab\n\xff\n"[..], "list").unwrap_err();
+        assert!(format!("{err:#}").contains("line 2: not valid UTF-8"));
+        let err = parse(&b"ab\n\xef\xbb\xbfabc\n"[..], "list").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("line 2: '\\u{feff}abc' is not a content hash"),
+            "a byte-order mark counts only at the start: {err:#}"
+        );
         let err = parse(&b"ab\n\xff\n"[..], "list").unwrap_err();
         assert!(format!("{err:#}").contains("line 2: not valid UTF-8"));
         let endless = std::io::repeat(b'a');

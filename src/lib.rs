@@ -11,6 +11,7 @@ pub mod fsio;
 pub mod get;
 pub mod hashes;
 pub mod interrupt;
+pub mod listfmt;
 pub mod ls;
 mod output;
 pub mod progress;

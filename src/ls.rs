@@ -1,4 +1,5 @@
-//! `oxdl ls`: a directory's files as `HASH PATH` lines (the list `oxdl batch` reads), page by page.
+//! `oxdl ls`: a directory's files as `HASH PATH` lines (the list `oxdl batch` reads), page by page, each
+//! PATH written as [`crate::listfmt`] says.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,36 +8,50 @@ use anyhow::{Context, Result};
 
 use crate::Ui;
 use crate::cli::LsArgs;
+use crate::error::{Kind, fail, kind_of};
+use crate::listfmt::quote;
 use crate::progress::Progress;
-use crate::remote::{DirEntry, DirPage, Remote};
+use crate::remote::{DirEntry, Remote};
 use crate::report::Reporter;
 use crate::transfer::write_failure;
 
 /// Lists `REVISION[/PATH]` of the repository on stdout.
 pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
+    if args.null && reporter.json() {
+        return Err(fail(
+            Kind::Usage,
+            "--null and --json both choose how entries are written: pick one",
+        ));
+    }
     let notes = Progress::notes(&ui.display);
     let depth = if args.recursive { -1 } else { 0 };
     let mut out = Lines {
         stdout: std::io::BufWriter::new(std::io::stdout().lock()),
         long: args.long,
         json: reporter.json(),
+        null: args.null,
         files: 0,
         bytes: 0,
     };
+    let context = || format!("cannot list {} in {}", args.resource, args.repo);
     let mut page = 1;
     loop {
-        let mut backoff = ui.retry.backoff();
-        let listing: DirPage = loop {
-            match remote.dir_page(&args.resource, page, depth) {
-                Ok(listing) => break listing,
-                Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
-                Err(err) => {
-                    return Err(err).with_context(|| {
-                        format!("cannot list {} in {}", args.resource, args.repo)
-                    });
+        let listing =
+            match with_retries(ui, &notes, || remote.dir_page(&args.resource, page, depth)) {
+                Ok(listing) => listing,
+                Err(err) if page == 1 && kind_of(&err) == Kind::NotFound => {
+                    let Some(file) = single_file(remote, &args.resource, ui, &notes) else {
+                        return Err(err).with_context(context);
+                    };
+                    notes.note(format!(
+                        "oxdl: {} is a file, not a directory: listing just that file",
+                        args.resource.trim_end_matches('/')
+                    ));
+                    out.entry(&file, "", false)?;
+                    break;
                 }
-            }
-        };
+                Err(err) => return Err(err).with_context(context),
+            };
         let base = listing
             .resource
             .as_ref()
@@ -58,11 +73,45 @@ pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Resu
         .map_err(|err| write_failure(err, "stdout"))
 }
 
+/// Runs `request`, retrying what is worth retrying as the retry policy allows.
+fn with_retries<T>(ui: &Ui, notes: &Progress, request: impl Fn() -> Result<T>) -> Result<T> {
+    let mut backoff = ui.retry.backoff();
+    loop {
+        match request() {
+            Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
+            result => return result,
+        }
+    }
+}
+
+/// `REVISION/PATH` as a listing entry of its own when it is a file; `None` when it is not (or the
+/// server cannot say).
+///
+/// The real server's answer to `GET /dir` on a file path is not recorded in the protocol notes or the
+/// captured answers; we assume it is the same 404 "Path does not exist" as for a missing path (the test
+/// server answers exactly that), so only the file's metadata (`GET /meta`) can tell the two apart.
+fn single_file(remote: &Remote, resource: &str, ui: &Ui, notes: &Progress) -> Option<DirEntry> {
+    let resource = resource.trim_end_matches('/');
+    let meta = with_retries(ui, notes, || remote.meta(resource)).ok()?;
+    // The name relative to its own directory: the last segment (a branch name's slashes come before).
+    let filename = resource.rsplit('/').next()?.to_string();
+    Some(DirEntry {
+        filename,
+        hash: format!("{:x}", meta.hash),
+        size: meta.size,
+        is_dir: false,
+        resource: None,
+        children: None,
+    })
+}
+
 /// Writes listing lines in the chosen format.
 struct Lines<W: Write> {
     stdout: W,
     long: bool,
     json: bool,
+    /// NUL-terminated entries with names as they are (`-0`), instead of lines with names quoted as needed.
+    null: bool,
     files: u64,
     bytes: u64,
 }
@@ -76,27 +125,35 @@ impl<W: Write> Lines<W> {
                     self.entry(child, base, recursive)?;
                 }
             } else if self.long && !self.json {
-                self.write(format_args!("{:>12}  {:32}  {path}/", "-", "-"))?;
+                let shown = quote(&format!("{path}/")).into_owned();
+                self.write(format_args!("{:>12}  {:32}  {shown}", "-", "-"))?;
             }
             return Ok(());
         }
         self.files += 1;
         self.bytes += entry.size;
         if self.json {
+            // serde escapes what JSON needs; the name stays exact.
             let line = serde_json::json!({ "hash": entry.hash, "path": path, "bytes": entry.size });
             self.write(format_args!("{line}"))
+        } else if self.null {
+            self.write(format_args!("{} {path}", entry.hash))
         } else if self.long {
             self.write(format_args!(
-                "{:>12}  {:32}  {path}",
-                entry.size, entry.hash
+                "{:>12}  {:32}  {}",
+                entry.size,
+                entry.hash,
+                quote(&path)
             ))
         } else {
-            self.write(format_args!("{} {path}", entry.hash))
+            self.write(format_args!("{} {}", entry.hash, quote(&path)))
         }
     }
 
+    /// Writes one entry and its terminator: NUL with `-0`, else a newline.
     fn write(&mut self, line: std::fmt::Arguments<'_>) -> Result<()> {
-        writeln!(self.stdout, "{line}").map_err(|err| write_failure(err, "stdout"))
+        let end = if self.null { '\0' } else { '\n' };
+        write!(self.stdout, "{line}{end}").map_err(|err| write_failure(err, "stdout"))
     }
 }
 
@@ -119,6 +176,7 @@ fn relative(entry: &DirEntry, base: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::DirPage;
 
     /// The listing a real oxen-server 0.50.7 sent for `dir/main/nested?depth=-1`.
     fn captured() -> DirPage {
@@ -134,6 +192,7 @@ mod tests {
             stdout: Vec::new(),
             long,
             json: false,
+            null: false,
             files: 0,
             bytes: 0,
         };
@@ -164,6 +223,59 @@ mod tests {
         assert!(
             lines(&page, false, true)
                 .starts_with("           -  -                                 deeper/\n")
+        );
+    }
+
+    #[test]
+    fn names_are_quoted_as_needed_or_written_raw_with_nul() {
+        let entry = |name: &str, is_dir: bool| DirEntry {
+            filename: name.to_string(),
+            hash: if is_dir {
+                String::new()
+            } else {
+                "abc".to_string()
+            },
+            size: 1,
+            is_dir,
+            resource: None,
+            children: None,
+        };
+        let entries = [
+            entry(" lead.txt", false),
+            entry("esc\u{1b}.txt", false),
+            entry("plain \"q\".txt", false),
+            entry("dir\n", true),
+        ];
+        let write = |long: bool, null: bool| {
+            let mut out = Lines {
+                stdout: Vec::new(),
+                long,
+                json: false,
+                null,
+                files: 0,
+                bytes: 0,
+            };
+            for e in &entries {
+                out.entry(e, "", false).unwrap();
+            }
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(
+            write(false, false),
+            "abc \" lead.txt\"\nabc \"esc\\x1b.txt\"\nabc plain \"q\".txt\n"
+        );
+        assert_eq!(
+            write(false, true),
+            "abc  lead.txt\0abc esc\u{1b}.txt\0abc plain \"q\".txt\0"
+        );
+        let long = write(true, false);
+        assert!(
+            long.ends_with(
+                "  abc                               \"esc\\x1b.txt\"\n\
+                            \x20          1  abc                               plain \"q\".txt\n\
+                            \x20          -  -                                 \"dir\\n/\"\n"
+            ),
+            "{long}"
         );
     }
 }

@@ -1,5 +1,6 @@
 //! Property tests: the hash-list parser and the tarball unpacker take untrusted bytes, so any bytes at
 //! all must give a result or an error, never a panic, and never a file outside the output directory.
+//! And the list format carries any file name: what `ls` writes, `batch` reads back unchanged.
 //!
 //! Each property counts its cases and prints the count (`cargo test --test properties -- --nocapture`).
 
@@ -9,6 +10,7 @@ use std::io::Write;
 use std::path::{Component, Path};
 
 use oxdl::hashes::{self, Wanted};
+use oxdl::listfmt;
 use oxdl::unpack::{Observer, unpack};
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
@@ -58,6 +60,8 @@ fn list_line() -> impl Strategy<Value = String> {
         Just("a/../../b".to_string()),
         "[a-z./ ]{0,12}",
         any::<String>(),
+        file_name().prop_map(|name| listfmt::quote(&name).into_owned()),
+        "\"[a-z0-7x\\\\\" ]{0,12}",
     ];
     prop_oneof![
         hash.clone(),
@@ -143,6 +147,56 @@ fn parser_on_list_like_lines() {
         |lines| match hashes::parse(lines.join("\n").as_bytes(), "prop") {
             Ok(list) => check_parsed(&list),
             Err(_) => Ok(()),
+        },
+    );
+}
+
+/// File names, often with what a list line cannot carry as is: edge whitespace, controls (C0, DEL, C1),
+/// quotes and backslashes.
+fn file_name() -> impl Strategy<Value = String> {
+    let awkward = prop::sample::select(vec![
+        ' ', '\t', '\n', '\r', '\u{b}', '\u{c}', '\0', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}',
+        '\u{a0}', '\u{2028}', '\u{3000}', '"', '\\', '\'', '#', '/', '.', 'x', 'é', '7',
+    ]);
+    prop_oneof![
+        any::<String>(),
+        proptest::collection::vec(awkward, 0..12).prop_map(|chars| chars.into_iter().collect()),
+    ]
+}
+
+#[test]
+fn quoting_then_parsing_gives_the_name_back() {
+    check(
+        "quoting_then_parsing_gives_the_name_back",
+        file_name(),
+        |name| {
+            let quoted = listfmt::quote(&name);
+            prop_assert_eq!(listfmt::parse_path(&quoted), Ok(name.clone()));
+            // Nothing a terminal would act on, nothing that ends a line.
+            prop_assert!(
+                !quoted.chars().any(char::is_control),
+                "control character in {:?}",
+                quoted
+            );
+            // And through the whole reader, as `ls | batch` does (no file has an empty name; a line with
+            // none is a hash alone).
+            if name.is_empty() {
+                return Ok(());
+            }
+            let line = format!("abc {quoted}\r\n");
+            match (
+                hashes::parse(line.as_bytes(), "prop"),
+                hashes::relative_destination(&name),
+            ) {
+                (Ok(list), Ok(expected)) => prop_assert_eq!(&list[0].destinations, &vec![expected]),
+                (Err(_), Err(_)) => {}
+                (list, expected) => {
+                    return Err(TestCaseError::fail(format!(
+                        "{name:?}: read {list:?}, expected {expected:?}"
+                    )));
+                }
+            }
+            Ok(())
         },
     );
 }

@@ -551,3 +551,268 @@ fn a_bad_line_in_a_piped_list_stops_further_requests() {
     let later = lines[3].split(' ').next().unwrap().to_string();
     assert!(!requested.contains(&later), "{requested:?}");
 }
+
+/// File names a plain `HASH PATH` line cannot carry as is, each with its own content.
+fn odd_names() -> Vec<(String, Vec<u8>)> {
+    [
+        " lead.txt",
+        "trail.txt ",
+        "line\nbreak.txt",
+        "esc\u{1b}.txt",
+        "tab\there.txt",
+        "\"quoted\".txt",
+        "back\\slash.txt",
+        "é.txt",
+    ]
+    .iter()
+    .map(|name| {
+        (
+            name.to_string(),
+            format!("content of {name:?}\n").into_bytes(),
+        )
+    })
+    .collect()
+}
+
+/// The test server with the odd names under `odd/`.
+fn odd_server() -> TestServer {
+    TestServer::with(support::server::Config {
+        extra_files: odd_names()
+            .into_iter()
+            .map(|(name, bytes)| (format!("odd/{name}"), bytes))
+            .collect(),
+        ..Default::default()
+    })
+}
+
+/// Asserts that `dir` holds exactly the odd names (nothing else, no subdirectories), byte for byte.
+fn assert_odd_tree(dir: &std::path::Path) {
+    let mut found: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    found.sort();
+    let mut expected: Vec<std::ffi::OsString> = odd_names().iter().map(|(n, _)| n.into()).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    for (name, bytes) in odd_names() {
+        assert_eq!(std::fs::read(dir.join(&name)).unwrap(), bytes, "{name:?}");
+    }
+}
+
+#[test]
+fn ls_piped_into_batch_keeps_every_file_name() {
+    let server = odd_server();
+    let sandbox = Sandbox::new();
+    let run = ls(&sandbox, &server, &["main/odd", "-r"]);
+    run.expect_code(0);
+    // Nothing that could move a terminal's cursor or end a line early.
+    assert!(
+        run.stdout
+            .iter()
+            .all(|&b| b == b'\n' || (b >= 0x20 && b != 0x7f)),
+        "{:?}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let list = String::from_utf8(run.stdout).unwrap();
+    assert_eq!(list.lines().count(), 8, "{list}");
+    for line in [
+        "\" lead.txt\"",
+        "\"trail.txt \"",
+        "\"line\\nbreak.txt\"",
+        "\"esc\\x1b.txt\"",
+        "\"tab\\there.txt\"",
+        "\"\\\"quoted\\\".txt\"",
+        " back\\slash.txt",
+        " é.txt",
+    ] {
+        assert!(
+            list.lines().any(|l| l.ends_with(line)),
+            "{line} in:\n{list}"
+        );
+    }
+    batch(&sandbox, &server, &["-C", "copy"], &list).expect_code(0);
+    assert_odd_tree(&sandbox.join("copy"));
+
+    // The same list from a file (read whole before any request).
+    std::fs::write(sandbox.join("list.txt"), &list).unwrap();
+    let all = [
+        "--host",
+        server.url.as_str(),
+        "batch",
+        "ox/demo",
+        "list.txt",
+        "-C",
+        "from-file",
+    ];
+    sandbox.run(&all).expect_code(0);
+    assert_odd_tree(&sandbox.join("from-file"));
+
+    // --long, for people, escapes the same way.
+    let run = ls(&sandbox, &server, &["main/odd", "--long"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .iter()
+            .all(|&b| b == b'\n' || (b >= 0x20 && b != 0x7f))
+    );
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(text.contains("  \"esc\\x1b.txt\"\n"), "{text}");
+}
+
+#[test]
+fn ls_and_batch_with_nul_separators_keep_every_file_name() {
+    let server = odd_server();
+    let sandbox = Sandbox::new();
+    let run = ls(&sandbox, &server, &["main/odd", "-r", "-0"]);
+    run.expect_code(0);
+    let records: Vec<&[u8]> = run.stdout.split(|&b| b == 0).collect();
+    assert_eq!(records.len(), 9, "eight records, each ending with NUL");
+    assert!(records[8].is_empty());
+    // Names as they are: the newline and the escape byte are in the name itself.
+    for (name, bytes) in odd_names() {
+        let record = format!("{} {name}", support::server::hash_of(&bytes));
+        assert!(records.contains(&record.as_bytes()), "{record:?}");
+    }
+    let mut all = vec![
+        "--host",
+        server.url.as_str(),
+        "batch",
+        "ox/demo",
+        "-j",
+        "1",
+        "--null",
+        "-C",
+        "copy",
+    ];
+    sandbox.run_with_stdin(&all, &run.stdout).expect_code(0);
+    assert_odd_tree(&sandbox.join("copy"));
+
+    // Without -0, the same bytes are not a list.
+    all.retain(|a| *a != "--null");
+    sandbox.run_with_stdin(&all, &run.stdout).expect_code(2);
+
+    ls(&sandbox, &server, &["main", "-0", "--json"])
+        .expect_code(2)
+        .expect_stderr("--null and --json");
+    ls(&sandbox, &server, &["main", "-0", "--long"]).expect_code(2);
+}
+
+#[test]
+fn a_list_may_start_with_a_byte_order_mark() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let list = format!("\u{feff}{}", with_paths().replace('\n', "\r\n"));
+    batch(&sandbox, &server, &["-C", "out"], &list).expect_code(0);
+    for line in with_paths().lines() {
+        let path = line.split_once(' ').unwrap().1;
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(path)
+        );
+    }
+}
+
+#[test]
+fn a_path_ending_with_a_slash_is_refused() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let hello = support::server::hash_of(&repo_file("hello.txt"));
+    batch(
+        &sandbox,
+        &server,
+        &["-C", "out"],
+        &format!("{hello} hello.txt\n{hello} dir/\n"),
+    )
+    .expect_code(2)
+    .expect_stderr("<stdin>: line 2: path 'dir/' ends with '/'");
+    std::fs::write(sandbox.join("list.txt"), format!("{hello} \"dir/\"\n")).unwrap();
+    let all = [
+        "--host",
+        server.url.as_str(),
+        "batch",
+        "ox/demo",
+        "list.txt",
+        "-C",
+        "out",
+    ];
+    sandbox
+        .run(&all)
+        .expect_code(2)
+        .expect_stderr("list.txt: line 1: path 'dir/' ends with '/'");
+    assert_eq!(
+        sandbox.files(),
+        vec!["list.txt".to_string()],
+        "nothing written"
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.batch_hashes().is_empty()),
+        "nothing requested"
+    );
+}
+
+#[test]
+fn ls_of_a_file_lists_that_file() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    // The assumption the fallback rests on: /dir answers a file path as it answers a missing one.
+    // (The real server's answer is not captured; see `single_file` in src/ls.rs.)
+    let answer = |path: &str| {
+        let url = format!("{}/api/repos/ox/demo/dir/main/{path}", server.url);
+        let mut answer = ureq::get(&url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(&answer.body_mut().read_to_vec().unwrap()).unwrap();
+        (answer.status().as_u16(), body["error"]["title"].clone())
+    };
+    let file = answer("nested/a.txt");
+    assert_eq!(file, (404, serde_json::json!("Path does not exist")));
+    assert_eq!(file, answer("nested/nope.txt"));
+
+    let run = ls(&sandbox, &server, &["main/nested/a.txt"]);
+    run.expect_code(0)
+        .expect_stderr("main/nested/a.txt is a file, not a directory");
+    let hash = support::server::hash_of(&repo_file("nested/a.txt"));
+    assert_eq!(
+        String::from_utf8(run.stdout).unwrap(),
+        format!("{hash} a.txt\n")
+    );
+
+    let run = ls(&sandbox, &server, &["feature/x/hello.txt", "--long", "-q"]);
+    run.expect_code(0);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let bytes = support::server::fixture_body("get-branch-slash");
+    assert_eq!(
+        String::from_utf8(run.stdout).unwrap(),
+        format!(
+            "{:>12}  {:32}  hello.txt\n",
+            bytes.len(),
+            support::server::hash_of(&bytes)
+        )
+    );
+
+    let run = ls(&sandbox, &server, &["main/data.csv", "--json"]);
+    let lines = json_lines(&run.stdout);
+    assert_eq!(lines[0]["path"], "data.csv");
+    assert_eq!(lines[1]["summary"]["files"], 1);
+
+    // A missing path is still not found, and so is a file when the server has no metadata route.
+    ls(&sandbox, &server, &["main/nested/nope.txt"])
+        .expect_code(3)
+        .expect_stderr("cannot list main/nested/nope.txt in ox/demo")
+        .expect_stderr("Path does not exist");
+    let no_meta = TestServer::with(support::server::Config {
+        meta: support::server::MetaMode::Absent,
+        ..Default::default()
+    });
+    ls(&sandbox, &no_meta, &["main/hello.txt"])
+        .expect_code(3)
+        .expect_stderr("cannot list main/hello.txt in ox/demo");
+}

@@ -39,7 +39,7 @@ const STOP_CHECK: Duration = Duration::from_millis(50);
 /// the run (the files already written stay).
 pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     let (input, source, streaming) = open_list(args.hash_file.as_deref())?;
-    let mut reader = ListReader::new(input, &source);
+    let mut reader = ListReader::new(input, &source).nul_separated(args.null);
     let list = if streaming {
         List::Piped(read_ahead(reader))
     } else {

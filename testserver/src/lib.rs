@@ -456,7 +456,9 @@ impl State {
 
     /// `GET /dir/{revision}/{path}?page=&page_size=&depth=`: directories first, then files, each by
     /// name; paging applies to the top-level entries; with depth ≠ 0 (negative: unlimited) directories
-    /// carry their `children`. Only the fields oxdl reads and a few more of the real answer.
+    /// carry their `children`. Only the fields oxdl reads and a few more of the real answer. A file's
+    /// path answers the same 404 as a missing path: the real answer for that was not captured, and this
+    /// is the assumption oxdl's `ls` is written against.
     fn dir(&self, resource: &[&str], query: &str) -> Response {
         let number = |key: &str, default: i64| {
             query

@@ -695,3 +695,176 @@ fn batch_says_when_a_directory_stands_where_a_file_goes() {
     assert!(sandbox.join("out/d/inside").is_dir());
     assert_no_temp_files(&sandbox);
 }
+
+/// `--json` objects of a run, without the summary, sorted by path: comparable between runs.
+fn file_statuses(stdout: &[u8]) -> Vec<(String, String)> {
+    let mut statuses: Vec<(String, String)> = String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|v| v.get("summary").is_none())
+        .map(|v| {
+            (
+                v["path"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    statuses.sort();
+    statuses
+}
+
+#[test]
+fn batch_never_copies_a_file_that_was_only_trusted_by_its_size() {
+    let server = TestServer::start();
+    let hello = repo_file("hello.txt");
+    let list = format!("{} a.txt\n{0} b.txt\n", hash_of(&hello));
+    let mut seen = Vec::new();
+    for piped in [true, false] {
+        let sandbox = Sandbox::new();
+        std::fs::create_dir_all(sandbox.join("out")).unwrap();
+        std::fs::write(sandbox.join("out/a.txt"), b"garbage, but not empty").unwrap();
+        std::fs::write(sandbox.join("list.txt"), &list).unwrap();
+        let mut args = vec!["--json", "-C", "out", "--skip-existing", "size"];
+        if !piped {
+            args.push("list.txt");
+        }
+        let run = batch(&sandbox, &server, &args, &list);
+        run.expect_code(0);
+        assert_eq!(
+            std::fs::read(sandbox.join("out/b.txt")).unwrap(),
+            hello,
+            "piped: {piped}: an unchecked file was copied"
+        );
+        assert_eq!(std::fs::read(sandbox.join("out/a.txt")).unwrap(), hello);
+        seen.push(file_statuses(&run.stdout));
+    }
+    assert_eq!(seen[0], seen[1], "the same statuses from a pipe and a file");
+    assert_eq!(
+        seen[0],
+        vec![
+            ("a.txt".to_string(), "fetched".to_string()),
+            ("b.txt".to_string(), "fetched".to_string())
+        ]
+    );
+}
+
+#[test]
+fn batch_a_fatal_failure_stops_the_run_whatever_failed_before() {
+    use support::server::Fault;
+    let denied = Fault::Status {
+        status: 401,
+        retry_after: None,
+        body: br#"{"error":{"type":"unauthenticated","title":"Unauthorized"},"status":"error"}"#
+            .to_vec(),
+    };
+    let mut faults = vec![Fault::Pass];
+    faults.extend(std::iter::repeat_n(denied, 7));
+    // The first answer has a file whose bytes lie: a failure of that request only.
+    let server = TestServer::with(Config {
+        archive_override: Some(Arc::new(|hashes: &[String]| {
+            gzip(&tar_of(&[(hashes[0].clone(), b"not the file".to_vec())]))
+        })),
+        faults,
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = batch(
+        &sandbox,
+        &server,
+        &["-C", "out", "--batch-size", "1"],
+        &with_paths_txt(),
+    );
+    // The refused token decides the exit code, not the mismatch met first.
+    run.expect_code(4).expect_stderr("needs a token");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "no request after the 401:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn batch_stops_reading_a_pipe_after_a_fatal_failure() {
+    let server = TestServer::with(Config {
+        token: Some("secret".to_string()),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let mut child = sandbox
+        .command(&[
+            "--host",
+            server.url.as_str(),
+            "batch",
+            "ox/demo",
+            "--batch-size",
+            "1",
+            "-C",
+            "out",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{} hello.txt\n", hash_of(&repo_file("hello.txt"))).as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    // The writer keeps the pipe open, as a slow producer would: the 401 must end the run anyway.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("oxdl kept waiting for stdin after the server refused it");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(stdin);
+    assert_eq!(status.code(), Some(4));
+}
+
+#[test]
+fn batch_accepts_a_body_of_several_gzip_members() {
+    let hello = repo_file("hello.txt");
+    let data = repo_file("data.csv");
+    let server = tampering_server(move |hashes: &[String]| {
+        let tar = tar_of(&[
+            (hashes[0].clone(), repo_file("hello.txt")),
+            (hashes[1].clone(), repo_file("data.csv")),
+        ]);
+        // What a re-compressing proxy may send: the same stream as two gzip members, one after the other.
+        let (first, second) = tar.split_at(700);
+        let mut body = gzip(first);
+        body.extend(gzip(second));
+        body
+    });
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &[], &hello_and_data()).expect_code(0);
+    assert_eq!(std::fs::read(sandbox.join("hello.txt")).unwrap(), hello);
+    assert_eq!(std::fs::read(sandbox.join("data.csv")).unwrap(), data);
+    assert_eq!(server.requests().len(), 1, "not retried");
+
+    // Still, the members together must end with the end-of-archive marker.
+    let server = tampering_server(|hashes: &[String]| {
+        let tar = tar_of(&[(hashes[0].clone(), repo_file("hello.txt"))]);
+        let (first, second) = tar[..tar.len() - 1024].split_at(600);
+        let mut body = gzip(first);
+        body.extend(gzip(second));
+        body
+    });
+    let sandbox = Sandbox::new();
+    batch(
+        &sandbox,
+        &server,
+        &["--retries", "0"],
+        &format!("{}\n", hash_of(&repo_file("hello.txt"))),
+    )
+    .expect_code(6)
+    .expect_stderr("end-of-archive marker");
+}

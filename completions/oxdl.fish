@@ -39,7 +39,7 @@ complete -c oxdl -n "__fish_oxdl_needs_command" -l connect-timeout -d 'Seconds a
 complete -c oxdl -n "__fish_oxdl_needs_command" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
 complete -c oxdl -n "__fish_oxdl_needs_command" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_needs_command" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
-complete -c oxdl -n "__fish_oxdl_needs_command" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
+complete -c oxdl -n "__fish_oxdl_needs_command" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
 complete -c oxdl -n "__fish_oxdl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_needs_command" -s V -l version -d 'Print version'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "get" -d 'Download one file by its path at a revision'
@@ -65,7 +65,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l timeout -d 'Seconds wi
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l no-verify -d 'Skip checking the bytes against the content hash and size in the server\'s metadata'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
-complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s V -l version -d 'Print version'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s C -l output-dir -d 'Directory to write the files into (created if missing)' -r -F
@@ -90,7 +90,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l timeout -d 'Seconds 
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s 0 -l null -d 'Read NUL-separated entries (`HASH PATH\\0`, as `oxdl ls -0` writes), each PATH taken literally'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
-complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s V -l version -d 'Print version'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
@@ -111,7 +111,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s l -l long -d 'For peopl
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s 0 -l null -d 'End each entry with NUL instead of a newline and write names as they are, unquoted (for `batch -0`)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
-complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s v -l verbose -d 'Log every request and answer on stderr (the token is never shown)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "get" -d 'Download one file by its path at a revision'

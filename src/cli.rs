@@ -97,7 +97,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub checksums: Option<PathBuf>,
 
-    /// Log every request and answer on stderr (the token is never shown).
+    /// Log every request and answer on stderr (tokens and passwords are never shown).
     #[arg(short, long, global = true)]
     pub verbose: bool,
 

@@ -19,6 +19,8 @@ pub const TEMP_PREFIX: &str = ".oxdl-";
 pub const TEMP_SUFFIX: &str = ".part";
 /// Where the owner of a temp file cannot be checked, it counts as stale after this long.
 const STALE_AGE: Duration = Duration::from_secs(24 * 3600);
+/// A temp file younger than this may be between its creation and its lock.
+const JUST_CREATED: Duration = Duration::from_secs(60);
 
 /// Temp files this process has open, so a signal handler can remove them before exiting.
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
@@ -70,21 +72,48 @@ pub fn sweep_stale(dir: &Path) {
     }
 }
 
-/// A temp file is stale when its process is gone; without /proc to ask, when it is a day old.
+/// A temp file is stale when nobody holds its lock: every oxdl holds one on its temp files while writing,
+/// which tells live from dead across machines sharing a disk (NFS) and containers in other PID
+/// namespaces, where a process id means nothing. A free lock on a file whose owner still runs here is
+/// the instant between creating and locking it, so such a file is left alone until it is a minute old.
+/// Where the filesystem has no locks, liveness falls back to /proc, then to age.
 fn is_stale(owner: u32, entry: &std::fs::DirEntry) -> bool {
     if owner == std::process::id() {
         return false;
     }
-    let proc = Path::new("/proc");
-    if proc.join("self").exists() {
-        return !proc.join(owner.to_string()).exists();
-    }
-    entry
+    let age = entry
         .metadata()
         .and_then(|m| m.modified())
         .ok()
         .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-        .is_some_and(|age| age > STALE_AGE)
+        .unwrap_or(Duration::ZERO);
+    match lock_is_free(&entry.path()) {
+        Some(true) => !runs_here(owner).unwrap_or(false) || age > JUST_CREATED,
+        Some(false) => false,
+        None => match runs_here(owner) {
+            Some(alive) => !alive,
+            None => age > STALE_AGE,
+        },
+    }
+}
+
+/// Whether nobody holds a lock on the file; `None` where locks cannot be had (the file is gone, or the
+/// filesystem does not support them).
+fn lock_is_free(path: &Path) -> Option<bool> {
+    let file = File::open(path).ok()?;
+    match file.try_lock() {
+        Ok(()) => Some(true),
+        Err(std::fs::TryLockError::WouldBlock) => Some(false),
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
+/// Whether process `pid` runs on this machine (in this PID namespace); `None` without /proc to ask.
+fn runs_here(pid: u32) -> Option<bool> {
+    let proc = Path::new("/proc");
+    proc.join("self")
+        .exists()
+        .then(|| proc.join(pid.to_string()).exists())
 }
 
 /// A file being written beside its final path; dropped unpublished, it is deleted.
@@ -182,6 +211,9 @@ fn create_temp(dir: &Path) -> std::io::Result<NamedTempFile> {
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut live = lock(&LIVE);
     let temp = builder.tempfile_in(dir)?;
+    // Held until the file is published or deleted, so that no other run takes it for stale. A
+    // filesystem without locks only loses that protection.
+    let _ = temp.as_file().lock();
     live.insert(temp.path().to_path_buf());
     Ok(temp)
 }

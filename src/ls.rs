@@ -35,23 +35,24 @@ pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Resu
     };
     let context = || format!("cannot list {} in {}", args.resource, args.repo);
     let mut page = 1;
+    // Resolved once: after the first page, every request names the commit the revision resolved to.
+    let mut resource = args.resource.clone();
     loop {
-        let listing =
-            match with_retries(ui, &notes, || remote.dir_page(&args.resource, page, depth)) {
-                Ok(listing) => listing,
-                Err(err) if page == 1 && kind_of(&err) == Kind::NotFound => {
-                    let Some(file) = single_file(remote, &args.resource, ui, &notes) else {
-                        return Err(err).with_context(context);
-                    };
-                    notes.note(format!(
-                        "oxdl: {} is a file, not a directory: listing just that file",
-                        args.resource.trim_end_matches('/')
-                    ));
-                    out.entry(&file, "", false)?;
-                    break;
-                }
-                Err(err) => return Err(err).with_context(context),
-            };
+        let listing = match with_retries(ui, &notes, || remote.dir_page(&resource, page, depth)) {
+            Ok(listing) => listing,
+            Err(err) if page == 1 && kind_of(&err) == Kind::NotFound => {
+                let Some(file) = single_file(remote, &args.resource, ui, &notes) else {
+                    return Err(err).with_context(context);
+                };
+                notes.note(format!(
+                    "oxdl: {} is a file, not a directory: listing just that file",
+                    args.resource.trim_end_matches('/')
+                ));
+                out.entry(&file, "", false)?;
+                break;
+            }
+            Err(err) => return Err(err).with_context(context),
+        };
         let base = listing
             .resource
             .as_ref()
@@ -61,6 +62,16 @@ pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Resu
         }
         if page >= listing.total_pages {
             break;
+        }
+        if page == 1 {
+            match listing.pinned() {
+                Some(pinned) => resource = pinned,
+                None => notes.note(format!(
+                    "oxdl: warning: the server did not say which commit {} is; later pages may come \
+                     from a newer commit if the branch moves",
+                    args.resource
+                )),
+            }
         }
         page += 1;
     }

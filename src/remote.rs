@@ -85,10 +85,37 @@ pub enum BatchReply {
 pub struct NetReader {
     inner: BodyReader<'static>,
     read_timeout: Option<Duration>,
+    /// With `-v`: log how many bytes actually arrived when the body ends or breaks.
+    verbose: bool,
+    received: u64,
+    logged: bool,
 }
 
 impl Read for NetReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.read_inner(buf);
+        match &result {
+            Ok(0) => self.log_end(None),
+            Ok(n) => self.received += *n as u64,
+            Err(err) => self.log_end(Some(err)),
+        }
+        result
+    }
+}
+
+impl NetReader {
+    /// Logs the bytes received (not the announced Content-Length), once.
+    fn log_end(&mut self, err: Option<&io::Error>) {
+        if !self.verbose || std::mem::replace(&mut self.logged, true) {
+            return;
+        }
+        match err {
+            None => eprintln!("< body: {} bytes received", self.received),
+            Some(err) => eprintln!("< body: {} bytes received, then: {err}", self.received),
+        }
+    }
+
+    fn read_inner(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).map_err(|err| {
             let timed_out = matches!(
                 err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()),
@@ -145,6 +172,21 @@ pub struct DirPage {
     pub total_pages: u64,
     /// The listed directory: its path in the repository.
     pub resource: Option<DirResource>,
+    /// The listed directory's own entry, naming the commit the revision resolved to.
+    dir: Option<DirSelf>,
+}
+
+impl DirPage {
+    /// The listed directory as `COMMIT[/PATH]`, when the server said which commit the revision resolved
+    /// to: later pages name that, so a branch that moves meanwhile cannot mix two trees.
+    pub fn pinned(&self) -> Option<String> {
+        self.dir.as_ref()?.resource.as_ref()?.pinned()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DirSelf {
+    resource: Option<MetaResource>,
 }
 
 /// A file or directory in a listing.
@@ -184,13 +226,27 @@ struct MetaEntry {
     resource: Option<MetaResource>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct MetaResource {
     commit: Option<CommitRef>,
     path: Option<String>,
 }
 
-#[derive(Deserialize)]
+impl MetaResource {
+    /// `COMMIT/PATH` (`COMMIT` alone for the root), when the commit id is a plain hex id.
+    fn pinned(&self) -> Option<String> {
+        let commit = &self.commit.as_ref()?.id;
+        if commit.is_empty() || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(match self.path.as_deref().map(|p| p.trim_matches('/')) {
+            Some(path) if !path.is_empty() => format!("{commit}/{path}"),
+            _ => commit.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
 struct CommitRef {
     id: String,
 }
@@ -329,14 +385,10 @@ impl Remote {
         })?;
         // The commit the revision resolved to, so the bytes come from the same commit as the hash even if
         // a branch moves in between.
-        let pinned = parsed.entry.resource.and_then(|resource| {
-            let commit = resource.commit?.id;
-            let path = resource.path.filter(|p| !p.is_empty())?;
-            commit
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit())
-                .then(|| format!("{commit}/{path}"))
-        });
+        let pinned = parsed
+            .entry
+            .resource
+            .and_then(|resource| resource.pinned().filter(|p| p.contains('/')));
         Ok(Meta {
             hash,
             size: parsed.entry.size,
@@ -395,6 +447,9 @@ impl Remote {
         NetReader {
             inner: body.into_reader(),
             read_timeout: self.read_timeout,
+            verbose: self.verbose,
+            received: 0,
+            logged: false,
         }
     }
 

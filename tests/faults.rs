@@ -471,8 +471,26 @@ fn verbose_shows_requests_but_never_the_token() {
             "> GET {}/api/repos/ox/demo/versions/175b5b0eb33472df934319ae60476e1e/hello.txt (authorization: Bearer <redacted>)",
             server.url
         ))
-        .expect_stderr("< 200 OK after ");
+        .expect_stderr("< 200 OK after ")
+        .expect_stderr("< body: 49 bytes received");
     assert!(!run.stderr.contains("s3cret"));
+}
+
+#[test]
+fn verbose_logs_the_bytes_that_arrived_not_the_announced_length() {
+    let server = TestServer::with(Config {
+        cut_get_after: Some(10),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = get(
+        &sandbox,
+        &server,
+        &["-v", "--retries", "0", "main/hello.txt", "-o", "x.txt"],
+    );
+    run.expect_code(6)
+        .expect_stderr("content-length: 49")
+        .expect_stderr("< body: 10 bytes received, then: ");
 }
 
 #[test]
@@ -545,6 +563,26 @@ fn sigint_sigterm_and_sighup_remove_the_partial_file() {
         );
         assert_eq!(std::fs::read(sandbox.join("hello.txt")).unwrap(), b"older");
     }
+}
+
+#[test]
+fn a_temp_file_that_another_machine_is_writing_is_left_alone() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    // As a run on another machine sharing this disk leaves them: a process id that means nothing here
+    // (above any Linux pid_max), one file locked by its live writer and one whose writer is gone.
+    let live = sandbox.join(".oxdl-4194399-live.part");
+    let writer = std::fs::File::create(&live).unwrap();
+    writer.lock().unwrap();
+    let dead = sandbox.join(".oxdl-4194399-dead.part");
+    std::fs::File::create(&dead).unwrap();
+    get(&sandbox, &server, &["main/hello.txt"]).expect_code(0);
+    assert!(live.exists(), "a locked temp file is somebody's download");
+    assert!(
+        !dead.exists(),
+        "an unlocked one whose owner is gone is swept"
+    );
+    drop(writer);
 }
 
 #[test]

@@ -570,3 +570,16 @@ fn get_checksums_into_a_fifo_is_written_through() {
             .is_fifo()
     );
 }
+
+#[test]
+fn get_refuses_a_zero_resize() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    for flag in ["--width", "--height"] {
+        get(&sandbox, &server, &["main/images/gradient.png", flag, "0"])
+            .expect_code(2)
+            .expect_stderr(flag);
+    }
+    assert!(server.requests().is_empty());
+    assert!(sandbox.files().is_empty());
+}

@@ -228,6 +228,31 @@ fn ls_pages_through_a_large_directory() {
     let pages: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
     assert_eq!(pages.len(), 3, "{pages:?}");
     assert!(pages[2].contains("page=3"), "{pages:?}");
+    // The branch is resolved once: later pages name the commit it resolved to, so a branch that moves
+    // between pages cannot mix two trees.
+    assert!(
+        pages[0].starts_with("/api/repos/ox/demo/dir/main/many?"),
+        "{pages:?}"
+    );
+    for later in &pages[1..] {
+        assert!(
+            later.starts_with(&format!(
+                "/api/repos/ox/demo/dir/{}/many?",
+                support::server::MAIN_COMMIT
+            )),
+            "{pages:?}"
+        );
+    }
+
+    // A branch with a slash.
+    let run = ls(&sandbox, &server, &["feature/x/many", "-r"]);
+    run.expect_code(0);
+    let branch_named = server
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("/dir/feature/x"))
+        .count();
+    assert_eq!(branch_named, 1);
 }
 
 #[test]

@@ -498,8 +498,9 @@ impl State {
             "status": "success",
             "status_message": "resource_found",
             "oxen_version": OXEN_VERSION,
+            // As the real server: the directory's own entry names the commit the revision resolved to.
             "dir": {"filename": path.rsplit('/').next(), "is_dir": true, "size": self.repo.dir_size(&commit, &path),
-                    "resource": {"path": path, "version": version}},
+                    "resource": {"commit": {"id": commit}, "path": path, "version": version}},
             "entries": &entries[start..end],
             "resource": {"path": path, "version": version},
             "page_size": page_size,

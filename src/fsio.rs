@@ -169,11 +169,6 @@ impl PendingFile {
         self.temp.as_file_mut()
     }
 
-    /// The final path.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Moves the temp file onto the final path, replacing whatever was there.
     pub fn publish(self) -> Result<()> {
         let PendingFile {

@@ -2,25 +2,25 @@
 //!
 //! Data flows one way: arguments → a [`remote::Remote`] → one command → bytes on disk.
 
-pub mod auth;
-pub mod batch;
+mod auth;
+mod batch;
 pub mod cli;
-pub mod endpoint;
+mod endpoint;
 pub mod error;
-pub mod fsio;
-pub mod get;
+mod fsio;
+mod get;
 pub mod hashes;
 pub mod interrupt;
 pub mod listfmt;
-pub mod ls;
+mod ls;
 mod output;
-pub mod progress;
-pub mod proxy;
-pub mod remote;
-pub mod report;
-pub mod retry;
-pub mod sync;
-pub mod tls;
+mod progress;
+mod proxy;
+mod remote;
+mod report;
+mod retry;
+mod sync;
+mod tls;
 pub mod transfer;
 pub mod unpack;
 
@@ -117,7 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Settings every command shares: how chatty to be and how to retry.
 #[derive(Clone, Copy, Debug)]
-pub struct Ui {
+pub(crate) struct Ui {
     /// What to show on stderr.
     pub display: progress::Display,
     /// How to retry failed requests.

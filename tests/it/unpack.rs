@@ -1,6 +1,6 @@
 //! The unpacker on bytes alone: the tarball a real oxen-server 0.50.7 sent, and archives built to break it.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,9 +2,9 @@
 //! all must give a result or an error, never a panic, and never a file outside the output directory.
 //! And the list format carries any file name: what `ls` writes, `batch` reads back unchanged.
 //!
-//! Each property counts its cases and prints the count (`cargo test --test properties -- --nocapture`).
+//! Each property counts its cases and prints the count (`cargo test --test it properties -- --nocapture`).
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::{Component, Path};

@@ -1,7 +1,7 @@
 //! Tokens: from the flag, the environment and the official client's auth_config.toml; 401 handling.
 //! Credentials in `--host`, and how `--host` itself is read.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

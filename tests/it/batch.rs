@@ -1,6 +1,6 @@
 //! `oxdl batch` against the loopback server: the real binary, real gzip, real tar, real HTTP.
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The committed shell completions and man pages are generated from the clap definition and must be fresh.
 //!
-//! Regenerate them with: `OXDL_REGENERATE=1 cargo test --test generated`, then commit `completions/` and `man/`.
+//! Regenerate them with: `OXDL_REGENERATE=1 cargo test --test it generated`, then commit `completions/` and `man/`.
 
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ fn completions_and_man_pages_are_fresh() {
     }
     assert!(
         stale.is_empty(),
-        "stale generated files {stale:?}: run `OXDL_REGENERATE=1 cargo test --test generated` and commit them"
+        "stale generated files {stale:?}: run `OXDL_REGENERATE=1 cargo test --test it generated` and commit them"
     );
 }
 

@@ -1,6 +1,6 @@
 //! oxdl in scripts and CI: JSON lines on stdout, a `sha256sum -c` manifest, plain progress for logs.
 
-mod support;
+use crate::support;
 
 use sha2::{Digest, Sha256};
 use support::server::fixtures;

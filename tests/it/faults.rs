@@ -1,6 +1,6 @@
 //! Flaky networks, interruptions and reruns: the real binary against a loopback server that misbehaves.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

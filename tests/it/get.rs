@@ -1,6 +1,6 @@
 //! `oxdl get` against the loopback server: the real binary, real HTTP.
 
-mod support;
+use crate::support;
 
 use support::server::{Config, FEATURE_COMMIT, MAIN_COMMIT, fixture_body};
 use support::{Sandbox, TestServer, get, repo_file};

@@ -1,0 +1,13 @@
+//! The integration tests, in one binary so that CI links once: the real `oxdl` binary against
+//! `oxdl-testserver` on 127.0.0.1, plus the unpacker and the list parser on raw bytes.
+
+mod support;
+
+mod auth;
+mod batch;
+mod faults;
+mod generated;
+mod get;
+mod properties;
+mod scripting;
+mod unpack;

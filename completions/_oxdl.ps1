@@ -47,10 +47,16 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             break
         }
         'oxdl;get' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]. With -r, the directory to write the tree into [default: the directory''s name, or the repository''s for a whole revision]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]. With -r, the directory to write the tree into [default: the directory''s name, or the repository''s for a whole revision]')
             [CompletionResult]::new('--width', '--width', [CompletionResultType]::ParameterName, 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)')
             [CompletionResult]::new('--height', '--height', [CompletionResultType]::ParameterName, 'Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box)')
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files whose relative path matches GLOB (beats --include). Repeatable')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'With -r: hashes per request [default: 1000]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'With -r: requests to run at once [default: 4]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'With -r: requests to run at once [default: 4]')
+            [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'With -r: how to tell that a file already present need not be fetched again [default: hash]')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server to talk to: HOST[:PORT] or a full base URL')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the server (otherwise read from the oxen auth_config.toml)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]')
@@ -62,6 +68,9 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Skip checking the bytes against the content hash and size in the server''s metadata')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With -r: print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
@@ -92,6 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
             [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
             [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
@@ -104,6 +114,8 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             break
         }
         'oxdl;ls' {
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files whose relative path matches GLOB (beats --include). Repeatable')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server to talk to: HOST[:PORT] or a full base URL')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the server (otherwise read from the oxen auth_config.toml)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]')

@@ -101,7 +101,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__batch)
-            opts="-C -j -0 -q -v -h -V --output-dir --batch-size --jobs --null --skip-existing --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-C -j -0 -q -v -h -V --output-dir --batch-size --jobs --null --skip-existing --dry-run --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,7 +179,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__get)
-            opts="-o -q -v -h -V --output --width --height --no-verify --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-o -r -j -q -v -h -V --output --width --height --no-verify --recursive --include --exclude --dry-run --batch-size --jobs --skip-existing --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,6 +199,30 @@ _oxdl() {
                     ;;
                 --height)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip-existing)
+                    COMPREPLY=($(compgen -W "hash size never" -- "${cur}"))
                     return 0
                     ;;
                 --host)
@@ -319,12 +343,20 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__ls)
-            opts="-r -l -0 -q -v -h -V --recursive --long --null --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-r -l -0 -q -v -h -V --recursive --long --null --include --exclude --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --include)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

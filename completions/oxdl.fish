@@ -46,9 +46,16 @@ complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "get" -d 'Download one fil
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "batch" -d 'Download many files by content hash'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "ls" -d 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s o -l output -d 'Where to write the file: a path, an existing directory, or - for stdout [default: the file\'s name]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s o -l output -d 'Where to write the file: a path, an existing directory, or - for stdout [default: the file\'s name]. With -r, the directory to write the tree into [default: the directory\'s name, or the repository\'s for a whole revision]' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l width -d 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l height -d 'Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l include -d 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l exclude -d 'Leave out files whose relative path matches GLOB (beats --include). Repeatable' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l batch-size -d 'With -r: hashes per request [default: 1000]' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s j -l jobs -d 'With -r: requests to run at once [default: 4]' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l skip-existing -d 'With -r: how to tell that a file already present need not be fetched again [default: hash]' -r -f -a "hash\t'Hash the local file with XXH3-128 and compare it with its name'
+size\t'Trust a file that is present and not empty (empty only for the empty file\'s hash); no hashing'
+never\t'Always fetch'"
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
@@ -63,6 +70,8 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l retries -d 'How often 
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l no-verify -d 'Skip checking the bytes against the content hash and size in the server\'s metadata'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s r -l recursive -d 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l dry-run -d 'With -r: print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
@@ -88,11 +97,14 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l retries -d 'How ofte
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s 0 -l null -d 'Read NUL-separated entries (`HASH PATH\\0`, as `oxdl ls -0` writes), each PATH taken literally'
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l dry-run -d 'Print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s V -l version -d 'Print version'
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l include -d 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l exclude -d 'Leave out files whose relative path matches GLOB (beats --include). Repeatable' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F

@@ -157,6 +157,9 @@ pub struct LsArgs {
     /// End each entry with NUL instead of a newline and write names as they are, unquoted (for `batch -0`).
     #[arg(short = '0', long = "null", conflicts_with = "long")]
     pub null: bool,
+
+    #[command(flatten)]
+    pub filters: Filters,
 }
 
 /// Arguments of `oxdl get`.
@@ -165,17 +168,23 @@ pub struct LsArgs {
     oxdl get ox/demo main/images/cat.png\n  \
     oxdl get ox/demo main/data.csv -o - | head\n  \
     oxdl get ox/demo feature/x/hello.txt -o out/hello.txt\n  \
-    oxdl get ox/demo main/images/cat.png --width 64 --height 64 -o thumb.png")]
+    oxdl get ox/demo main/images/cat.png --width 64 --height 64 -o thumb.png\n  \
+    oxdl get ox/demo main/images -r                  # the tree, into ./images\n  \
+    oxdl get ox/demo main -r --include '**/*.csv'    # every CSV file of the revision\n  \
+    oxdl get ox/demo main/images -r --dry-run        # what would be fetched")]
 pub struct GetArgs {
     /// Repository as NAMESPACE/NAME.
     #[arg(value_name = "NAMESPACE/REPO", value_parser = parse_repo)]
     pub repo: RepoName,
 
-    /// Revision (branch or commit id) followed by the file's path, e.g. main/images/cat.png.
+    /// Revision (branch or commit id) followed by the file's path, e.g. main/images/cat.png; with -r, a
+    /// directory's path, or nothing for the whole revision.
     #[arg(value_name = "REVISION/PATH")]
     pub resource: String,
 
     /// Where to write the file: a path, an existing directory, or - for stdout [default: the file's name].
+    /// With -r, the directory to write the tree into [default: the directory's name, or the repository's
+    /// for a whole revision].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -190,6 +199,43 @@ pub struct GetArgs {
     /// Skip checking the bytes against the content hash and size in the server's metadata.
     #[arg(long)]
     pub no_verify: bool,
+
+    /// Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision).
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    #[command(flatten)]
+    pub filters: Filters,
+
+    /// With -r: print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing.
+    #[arg(long, requires = "recursive")]
+    pub dry_run: bool,
+
+    /// With -r: hashes per request [default: 1000].
+    #[arg(long, value_name = "N", requires = "recursive", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: Option<u32>,
+
+    /// With -r: requests to run at once [default: 4].
+    #[arg(short = 'j', long, value_name = "N", requires = "recursive", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: Option<u32>,
+
+    /// With -r: how to tell that a file already present need not be fetched again [default: hash].
+    #[arg(long, value_name = "HOW", value_enum, requires = "recursive")]
+    pub skip_existing: Option<SkipExisting>,
+}
+
+/// Which files of a listing to keep: `--include` and `--exclude` globs on paths relative to the listed
+/// directory.
+#[derive(Debug, Args, Default)]
+pub struct Filters {
+    /// Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories.
+    /// Repeatable: a file matching any is kept.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Leave out files whose relative path matches GLOB (beats --include). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 /// Arguments of `oxdl batch`.
@@ -237,6 +283,10 @@ pub struct BatchArgs {
     /// How to tell that a file already present need not be fetched again.
     #[arg(long, value_name = "HOW", value_enum, default_value_t = SkipExisting::Hash)]
     pub skip_existing: SkipExisting,
+
+    /// Print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// How `batch` decides that a destination already holds the right file.

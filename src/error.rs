@@ -199,23 +199,6 @@ impl fmt::Display for OutputClosed {
 
 impl std::error::Error for OutputClosed {}
 
-/// Work given up because the run is stopping (another failure ended it); not a failure of its own.
-#[derive(Debug)]
-pub struct Stopped;
-
-impl fmt::Display for Stopped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("stopped, as the run is ending")
-    }
-}
-
-impl std::error::Error for Stopped {}
-
-/// Whether the error only says that the run was stopping.
-pub fn is_stopped(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| cause.is::<Stopped>())
-}
-
 /// Whether the run ended because its output pipe was closed.
 pub fn is_output_closed(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| cause.is::<OutputClosed>())

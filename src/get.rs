@@ -25,6 +25,15 @@ enum Target {
 
 /// Downloads the file named by `args`, verified unless resized or told not to, and reports its revision.
 pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
+    if args.recursive {
+        return crate::tree::run(remote, args, ui, reporter);
+    }
+    if !args.filters.include.is_empty() || !args.filters.exclude.is_empty() {
+        return Err(fail(
+            Kind::Usage,
+            "--include and --exclude choose files of a tree: add -r",
+        ));
+    }
     let file_name = file_name(&args.resource)?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     if to_stdout && reporter.json() {

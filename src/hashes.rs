@@ -25,6 +25,8 @@ pub struct Wanted {
     pub value: u128,
     /// Destinations relative to the output directory (the hash itself when no PATH was given); never empty.
     pub destinations: Vec<PathBuf>,
+    /// The size, when the source says (a directory listing does; a hash list does not).
+    pub size: Option<u64>,
 }
 
 /// Parses a content hash: hex only, at most 32 digits; returns the server's form and its value.
@@ -190,6 +192,7 @@ impl<R: BufRead> ListReader<R> {
                 hash,
                 value,
                 destinations: vec![destination],
+                size: None,
             })));
         }
     }

@@ -7,6 +7,7 @@ mod batch;
 pub mod cli;
 mod endpoint;
 pub mod error;
+mod filter;
 mod fsio;
 mod get;
 pub mod hashes;
@@ -22,6 +23,7 @@ mod retry;
 mod sync;
 mod tls;
 pub mod transfer;
+mod tree;
 pub mod unpack;
 
 use anyhow::Result;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use crate::Ui;
 use crate::cli::LsArgs;
 use crate::error::{Kind, fail, kind_of};
+use crate::filter::Filter;
 use crate::listfmt::quote;
 use crate::progress::Progress;
 use crate::remote::{DirEntry, Remote};
@@ -25,6 +26,7 @@ pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Resu
     }
     let notes = Progress::notes(&ui.display);
     let depth = if args.recursive { -1 } else { 0 };
+    let filter = Filter::new(&args.filters)?;
     let mut out = Lines {
         stdout: std::io::BufWriter::new(std::io::stdout().lock()),
         long: args.long,
@@ -32,13 +34,17 @@ pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Resu
         null: args.null,
         files: 0,
         bytes: 0,
+        filter,
     };
     let context = || format!("cannot list {} in {}", args.resource, args.repo);
     let mut page = 1;
     // Resolved once: after the first page, every request names the commit the revision resolved to.
     let mut resource = args.resource.clone();
     loop {
-        let listing = match with_retries(ui, &notes, || remote.dir_page(&resource, page, depth)) {
+        let listing = match ui.retry.run(
+            |line| notes.note(line),
+            || remote.dir_page(&resource, page, depth),
+        ) {
             Ok(listing) => listing,
             Err(err) if page == 1 && kind_of(&err) == Kind::NotFound => {
                 let Some(file) = single_file(remote, &args.resource, ui, &notes) else {
@@ -84,17 +90,6 @@ pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Resu
         .map_err(|err| write_failure(err, "stdout"))
 }
 
-/// Runs `request`, retrying what is worth retrying as the retry policy allows.
-fn with_retries<T>(ui: &Ui, notes: &Progress, request: impl Fn() -> Result<T>) -> Result<T> {
-    let mut backoff = ui.retry.backoff();
-    loop {
-        match request() {
-            Err(err) if backoff.retry(&err, |line| notes.note(line)) => {}
-            result => return result,
-        }
-    }
-}
-
 /// `REVISION/PATH` as a listing entry of its own when it is a file; `None` when it is not (or the
 /// server cannot say).
 ///
@@ -103,7 +98,10 @@ fn with_retries<T>(ui: &Ui, notes: &Progress, request: impl Fn() -> Result<T>) -
 /// server answers exactly that), so only the file's metadata (`GET /meta`) can tell the two apart.
 fn single_file(remote: &Remote, resource: &str, ui: &Ui, notes: &Progress) -> Option<DirEntry> {
     let resource = resource.trim_end_matches('/');
-    let meta = with_retries(ui, notes, || remote.meta(resource)).ok()?;
+    let meta = ui
+        .retry
+        .run(|line| notes.note(line), || remote.meta(resource))
+        .ok()?;
     // The name relative to its own directory: the last segment (a branch name's slashes come before).
     let filename = resource.rsplit('/').next()?.to_string();
     Some(DirEntry {
@@ -125,6 +123,8 @@ struct Lines<W: Write> {
     null: bool,
     files: u64,
     bytes: u64,
+    /// `--include` / `--exclude`.
+    filter: Filter,
 }
 
 impl<W: Write> Lines<W> {
@@ -139,6 +139,9 @@ impl<W: Write> Lines<W> {
                 let shown = quote(&format!("{path}/")).into_owned();
                 self.write(format_args!("{:>12}  {:32}  {shown}", "-", "-"))?;
             }
+            return Ok(());
+        }
+        if !self.filter.keeps(&path) {
             return Ok(());
         }
         self.files += 1;
@@ -187,6 +190,7 @@ fn relative(entry: &DirEntry, base: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Filters;
     use crate::remote::DirPage;
 
     /// The listing a real oxen-server 0.50.7 sent for `dir/main/nested?depth=-1`.
@@ -206,6 +210,7 @@ mod tests {
             null: false,
             files: 0,
             bytes: 0,
+            filter: Filter::new(&Filters::default()).unwrap(),
         };
         let base = page.resource.as_ref().map_or("", |r| r.path.as_str());
         for entry in &page.entries {
@@ -265,6 +270,7 @@ mod tests {
                 null,
                 files: 0,
                 bytes: 0,
+                filter: Filter::new(&Filters::default()).unwrap(),
             };
             for e in &entries {
                 out.entry(e, "", false).unwrap();

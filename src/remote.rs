@@ -182,6 +182,12 @@ impl DirPage {
     pub fn pinned(&self) -> Option<String> {
         self.dir.as_ref()?.resource.as_ref()?.pinned()
     }
+
+    /// The commit the revision resolved to, when the server said.
+    pub fn commit(&self) -> Option<&str> {
+        let commit = &self.dir.as_ref()?.resource.as_ref()?.commit.as_ref()?.id;
+        (!commit.is_empty() && commit.bytes().all(|b| b.is_ascii_hexdigit())).then_some(commit)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -371,7 +377,9 @@ impl Remote {
         if parsed.entry.is_dir {
             return Err(fail(
                 Kind::NotFound,
-                format!("{resource} is a directory, not a file"),
+                format!(
+                    "{resource} is a directory, not a file; add -r to download the tree under it"
+                ),
             ));
         }
         let hash = u128::from_str_radix(&parsed.entry.hash, 16).map_err(|_| {

@@ -22,6 +22,8 @@ pub enum Status {
     Skipped,
     Missing,
     Failed,
+    /// Would be fetched (a dry run).
+    Planned,
 }
 
 impl Status {
@@ -31,6 +33,7 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Missing => "missing",
             Status::Failed => "failed",
+            Status::Planned => "planned",
         }
     }
 }
@@ -111,6 +114,12 @@ impl Reporter {
             self.print_line(&line);
         }
         Ok(())
+    }
+
+    /// Writes one line of plain output on stdout (the JSON lines' place when there is no --json).
+    pub fn line(&self, text: &str) -> Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{text}").map_err(|err| crate::transfer::write_failure(err, "stdout"))
     }
 
     /// Reports the final summary (JSON only).

@@ -31,6 +31,21 @@ impl RetryPolicy {
             attempt: 0,
         }
     }
+
+    /// Runs `request`, retrying what is worth retrying; each retry is told to `note`.
+    pub fn run<T>(
+        &self,
+        note: impl Fn(String),
+        mut request: impl FnMut() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut backoff = self.backoff();
+        loop {
+            match request() {
+                Err(err) if backoff.retry(&err, &note) => {}
+                result => return result,
+            }
+        }
+    }
 }
 
 /// The retry state of one operation.

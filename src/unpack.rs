@@ -8,7 +8,7 @@ use anyhow::Result;
 use flate2::read::MultiGzDecoder;
 use tar::{Archive, EntryType};
 
-use crate::error::{Kind, Stopped, fail, transient};
+use crate::error::{Kind, fail, transient};
 use crate::fsio::{PendingFile, copy_published};
 use crate::hashes::Wanted;
 use crate::transfer::{Copied, Copier, read_failure};
@@ -24,10 +24,6 @@ pub trait Observer {
     fn bytes(&mut self, n: u64);
     /// A file was verified and published at all its destinations; `copied` says what was written.
     fn file_done(&mut self, wanted: &Wanted, copied: &Copied);
-    /// Whether to give up before the next file, as the run is ending.
-    fn stopped(&self) -> bool {
-        false
-    }
 }
 
 /// Unpacks the gzipped tarball in `reader` into `out_dir`, writing only the `wanted` files.
@@ -51,9 +47,6 @@ pub fn unpack(
     // Raw entries: GNU long names and pax headers come through as entries of their own (and are
     // rejected below) instead of being read whole into memory.
     for entry in archive.entries().map_err(broken_stream)?.raw(true) {
-        if observer.stopped() {
-            return Err(anyhow::Error::new(Stopped));
-        }
         let mut entry = entry.map_err(broken_stream)?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let entry_type = entry.header().entry_type();

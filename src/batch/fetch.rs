@@ -13,7 +13,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::Ui;
-use crate::error::{Kind, KindContext, fail, is_fatal_for_run, is_stopped};
+use crate::error::{Kind, KindContext, fail, is_fatal_for_run};
 use crate::hashes::Wanted;
 use crate::progress::Progress;
 use crate::remote::{BatchReply, Remote};
@@ -23,16 +23,19 @@ use crate::transfer::Copied;
 use crate::unpack::{self, Observer};
 
 /// The one signal that ends a run early: set by whoever meets a failure fatal for the whole run, checked by
-/// the planner before each line and by every worker before each request, each retry and each file.
+/// the planner before each line and by every worker before each request and each retry. A stream under
+/// way is read to its end: its files are good, and cutting it would only waste them.
 #[derive(Default)]
-pub(super) struct Stop(AtomicBool);
+pub(crate) struct Stop(AtomicBool);
 
 impl Stop {
-    pub(super) fn set(&self) {
+    /// Stops the run: no new line, request, retry or file.
+    pub(crate) fn set(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 
-    pub(super) fn is_set(&self) -> bool {
+    /// Whether the run is stopping.
+    pub(crate) fn is_set(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -128,8 +131,8 @@ fn work(context: &Context, queue: &Queue) -> Outcome {
         }
         if let Err((err, left)) = fetch_request(context, chunk, &mut outcome) {
             outcome.failed.extend(left);
-            // A request cut short by another's fatal failure adds nothing to it.
-            if is_stopped(&err) || (context.stop.is_set() && !is_fatal_for_run(&err)) {
+            // A request given up because of another's fatal failure adds nothing to it.
+            if context.stop.is_set() && !is_fatal_for_run(&err) {
                 continue;
             }
             if is_fatal_for_run(&err) {
@@ -238,10 +241,6 @@ impl Observer for Tracker<'_, '_> {
                 error: None,
             });
         }
-    }
-
-    fn stopped(&self) -> bool {
-        self.context.stop.is_set()
     }
 }
 

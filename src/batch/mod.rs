@@ -10,13 +10,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::Ui;
-use crate::cli::BatchArgs;
+use crate::cli::{BatchArgs, RepoName, SkipExisting};
 use crate::error::{Kind, KindContext, fail};
 use crate::fsio::{Confined, create_dirs};
 use crate::hashes::{Item, ListReader, Wanted};
@@ -24,7 +24,8 @@ use crate::progress::Progress;
 use crate::remote::Remote;
 use crate::report::Reporter;
 
-use fetch::{Context, Queue, Stop};
+pub(crate) use fetch::Stop;
+use fetch::{Context, Queue};
 use plan::Planner;
 
 /// How many parsed lines of a piped list may wait for the planner.
@@ -40,15 +41,69 @@ const STOP_CHECK: Duration = Duration::from_millis(50);
 pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     let (input, source, streaming) = open_list(args.hash_file.as_deref())?;
     let mut reader = ListReader::new(input, &source).nul_separated(args.null);
-    let list = if streaming {
-        List::Piped(read_ahead(reader))
+    let source = if streaming {
+        Source::Piped(read_ahead(reader))
     } else {
-        List::Whole(reader.collect_all()?)
+        Source::Whole(reader.collect_all()?)
     };
-    let out = &args.output_dir;
-    create_dirs(out)?;
+    let settings = Settings {
+        repo: &args.repo,
+        out: &args.output_dir,
+        batch_size: args.batch_size as usize,
+        jobs: args.jobs as usize,
+        skip: args.skip_existing,
+        dry_run: args.dry_run,
+        revision: None,
+    };
+    execute(remote, &settings, source, ui, reporter)
+}
+
+/// What to download and how, whatever the list's source.
+pub(crate) struct Settings<'a> {
+    pub(crate) repo: &'a RepoName,
+    /// The output directory; destinations are relative to it.
+    pub(crate) out: &'a Path,
+    pub(crate) batch_size: usize,
+    pub(crate) jobs: usize,
+    pub(crate) skip: SkipExisting,
+    /// Plan and print, fetch nothing.
+    pub(crate) dry_run: bool,
+    /// The commit a directory download is pinned to, for the summary.
+    pub(crate) revision: Option<String>,
+}
+
+/// Where the files to fetch come from.
+pub(crate) enum Source<'a> {
+    /// A list read and checked whole.
+    Whole(Vec<Wanted>),
+    /// A list read as it arrives, on a thread of its own.
+    Piped(Receiver<Result<Item>>),
+    /// Files found on a thread that the run starts (a directory listing): given the channel to send them
+    /// into and the stop signal to watch.
+    Produced(Producer<'a>),
+}
+
+/// Sends files into the channel until done, failed (an `Err` sent) or stopped.
+pub(crate) type Producer<'a> = Box<dyn FnOnce(SyncSender<Result<Item>>, &Stop) + Send + 'a>;
+
+/// Plans, fetches and reports the files of `source` as `settings` say.
+pub(crate) fn execute(
+    remote: &Remote,
+    settings: &Settings,
+    source: Source,
+    ui: &Ui,
+    reporter: &Reporter,
+) -> Result<()> {
+    let out = settings.out;
+    if !settings.dry_run {
+        create_dirs(out)?;
+    }
     let stop = Stop::default();
-    let progress = Progress::for_files(&ui.display, 0);
+    let progress = if settings.dry_run {
+        Progress::notes(&ui.display)
+    } else {
+        Progress::for_files(&ui.display, 0)
+    };
     let context = Context {
         remote,
         out,
@@ -59,11 +114,34 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
         told_missing: AtomicBool::new(false),
     };
     let queue = Queue::default();
-    let jobs = args.jobs.max(1) as usize;
-    let mut planner = Planner::new(out, args.skip_existing, reporter.wants_sha256());
+    let mut sink = if settings.dry_run {
+        Sink::DryRun(DryRun::default())
+    } else {
+        Sink::Queue(&queue, &progress)
+    };
+    let mut planner = Planner::new(
+        out,
+        settings.skip,
+        reporter.wants_sha256(),
+        settings.dry_run,
+    );
     let (planning, outcomes) = std::thread::scope(|scope| {
-        let workers = fetch::start(scope, &context, &queue, jobs);
-        let planning = plan(list, args, &mut planner, &queue, &progress, &stop, jobs);
+        let workers = if settings.dry_run {
+            Vec::new()
+        } else {
+            fetch::start(scope, &context, &queue, settings.jobs)
+        };
+        let list = match source {
+            Source::Whole(wanted) => List::Whole(wanted),
+            Source::Piped(lines) => List::Arriving(lines),
+            Source::Produced(producer) => {
+                let (lines, receiver) = sync_channel(LINES_AHEAD);
+                let stop = &stop;
+                scope.spawn(move || producer(lines, stop));
+                List::Arriving(receiver)
+            }
+        };
+        let planning = plan(list, settings, &mut planner, &mut sink, reporter, &stop);
         if planning.is_err() {
             // A bad line or a local failure: no new request starts.
             stop.set();
@@ -76,35 +154,81 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
         (planning, outcomes)
     });
     progress.finish();
+    let notes = Progress::notes(&ui.display);
+    if let Sink::DryRun(dry) = sink {
+        return report::dry_run(settings, planner.finish(), planning, dry, reporter, &notes);
+    }
     report::finish(
-        &args.repo,
-        out,
+        settings,
         planner.finish(),
         planning,
         outcomes,
         reporter,
-        &Progress::notes(&ui.display),
+        &notes,
     )
 }
 
-/// The list, whole (from a file) or as its lines arrive (from a pipe).
+/// The list as the planner takes it.
 enum List {
     Whole(Vec<Wanted>),
-    Piped(Receiver<Result<Item>>),
+    Arriving(Receiver<Result<Item>>),
 }
 
-/// Feeds the planner and hands its requests to the workers, until the list ends or the run is stopped.
+/// Where planned requests go: to the workers, or, for a dry run, on stdout.
+enum Sink<'a> {
+    Queue(&'a Queue, &'a Progress),
+    DryRun(DryRun),
+}
+
+/// What a dry run would fetch.
+#[derive(Default)]
+pub(super) struct DryRun {
+    pub(super) files: u64,
+    /// Bytes of the files whose size is known.
+    pub(super) bytes: u64,
+}
+
+impl Sink<'_> {
+    /// Hands `files` out as about `parts` equal requests of at most `batch_size` files.
+    fn hand_out(
+        &mut self,
+        files: Vec<Wanted>,
+        batch_size: usize,
+        parts: usize,
+        reporter: &Reporter,
+    ) -> Result<()> {
+        match self {
+            Sink::Queue(queue, progress) => {
+                progress.grow(files.len() as u64);
+                let size = batch_size.min(files.len().div_ceil(parts));
+                queue.push_split(files, size);
+                Ok(())
+            }
+            Sink::DryRun(dry) => {
+                for w in &files {
+                    for destination in &w.destinations {
+                        dry.files += 1;
+                        dry.bytes += w.size.unwrap_or(0);
+                        report::planned(w, destination, reporter)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Feeds the planner and hands its requests to the sink, until the list ends or the run is stopped.
 fn plan(
     list: List,
-    args: &BatchArgs,
+    settings: &Settings,
     planner: &mut Planner,
-    queue: &Queue,
-    progress: &Progress,
+    sink: &mut Sink,
+    reporter: &Reporter,
     stop: &Stop,
-    jobs: usize,
 ) -> Result<()> {
-    let mut confined = Confined::new(&args.output_dir);
-    let batch_size = args.batch_size as usize;
+    let mut confined = Confined::new(settings.out);
+    let batch_size = settings.batch_size;
     match list {
         List::Whole(wanted) => {
             // Every destination is checked before anything is written.
@@ -118,9 +242,9 @@ fn plan(
                 planner.add(w)?;
             }
         }
-        List::Piped(lines) => loop {
+        List::Arriving(lines) => loop {
             if stop.is_set() {
-                // The reading thread is left behind, blocked on stdin perhaps; the run ends without it.
+                // A reading thread is left behind, blocked on stdin perhaps; the run ends without it.
                 return Ok(());
             }
             let item = match lines.recv_timeout(STOP_CHECK) {
@@ -130,7 +254,9 @@ fn plan(
             };
             match item {
                 Item::New(w) => {
-                    confined.check(&w.destinations[0])?;
+                    for destination in &w.destinations {
+                        confined.check(destination)?;
+                    }
                     planner.add(w)?;
                 }
                 Item::More {
@@ -141,26 +267,12 @@ fn plan(
                 }
             }
             if planner.pending_len() >= batch_size {
-                hand_out(planner.dispatch(), batch_size, 1, queue, progress);
+                sink.hand_out(planner.dispatch(), batch_size, 1, reporter)?;
             }
         },
     }
     // What is left is split among the jobs, so that even a short list runs in parallel.
-    hand_out(planner.dispatch(), batch_size, jobs, queue, progress);
-    Ok(())
-}
-
-/// Queues `files` as about `parts` equal requests of at most `batch_size` files.
-fn hand_out(
-    files: Vec<Wanted>,
-    batch_size: usize,
-    parts: usize,
-    queue: &Queue,
-    progress: &Progress,
-) {
-    progress.grow(files.len() as u64);
-    let size = batch_size.min(files.len().div_ceil(parts));
-    queue.push_split(files, size);
+    sink.hand_out(planner.dispatch(), batch_size, settings.jobs, reporter)
 }
 
 /// Reads a piped list on a thread of its own, so that the run never waits on stdin once it is stopped.

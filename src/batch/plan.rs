@@ -53,6 +53,8 @@ pub(super) struct Planner<'a> {
     how: SkipExisting,
     /// Whether skipped files need their SHA-256 (for `--json` and `--checksums`).
     sha256: bool,
+    /// Plan only: nothing is copied either.
+    dry_run: bool,
     /// The request being filled.
     pending: Vec<Wanted>,
     states: HashMap<u128, State>,
@@ -60,34 +62,48 @@ pub(super) struct Planner<'a> {
     skipped: Vec<Skipped>,
     late: Vec<Late>,
     bytes: u64,
+    /// Sizes the list gave (a directory listing does), for the size check of later destinations.
+    sizes: HashMap<u128, u64>,
 }
 
 impl<'a> Planner<'a> {
     /// A planner writing below `out`, deciding skips by `how`.
-    pub(super) fn new(out: &'a Path, how: SkipExisting, sha256: bool) -> Self {
+    pub(super) fn new(out: &'a Path, how: SkipExisting, sha256: bool, dry_run: bool) -> Self {
         Planner {
             out,
             how,
             sha256,
+            dry_run,
             pending: Vec::new(),
             states: HashMap::new(),
             skipped: Vec::new(),
             late: Vec::new(),
             bytes: 0,
+            sizes: HashMap::new(),
         }
     }
 
-    /// Adds a hash not seen before, with its destinations.
+    /// Adds a hash with its destinations (a hash seen before gets them as more destinations).
     pub(super) fn add(&mut self, wanted: Wanted) -> Result<()> {
         let Wanted {
             hash,
             value,
             destinations,
+            size,
         } = wanted;
+        if self.states.contains_key(&value) {
+            for destination in destinations {
+                self.add_destination(value, destination)?;
+            }
+            return Ok(());
+        }
         let mut destinations = destinations.into_iter();
         let Some(first) = destinations.next() else {
             return Ok(());
         };
+        if let Some(size) = size {
+            self.sizes.insert(value, size);
+        }
         match self.holds(&first, value) {
             Some(copied) => {
                 self.states
@@ -105,6 +121,7 @@ impl<'a> Planner<'a> {
                     hash,
                     value,
                     destinations: vec![first],
+                    size,
                 });
             }
         }
@@ -137,7 +154,9 @@ impl<'a> Planner<'a> {
                     Some(copied) => group.places.push((destination, copied)),
                     None if group.verified => {
                         let (source, copied) = group.places[0].clone();
-                        copy_published(&self.out.join(&source), &self.out.join(&destination))?;
+                        if !self.dry_run {
+                            copy_published(&self.out.join(&source), &self.out.join(&destination))?;
+                        }
                         group.places.push((destination, copied));
                         self.bytes += copied.bytes;
                     }
@@ -156,6 +175,7 @@ impl<'a> Planner<'a> {
                             hash,
                             value,
                             destinations,
+                            size: self.sizes.get(&value).copied(),
                         });
                     }
                 }
@@ -208,7 +228,9 @@ impl<'a> Planner<'a> {
     fn skip_with_copies(&mut self, wanted: Wanted, source: PathBuf, found: Copied) -> Result<()> {
         let mut places = vec![(source.clone(), found)];
         for destination in wanted.destinations {
-            copy_published(&self.out.join(&source), &self.out.join(&destination))?;
+            if !self.dry_run {
+                copy_published(&self.out.join(&source), &self.out.join(&destination))?;
+            }
             self.bytes += found.bytes;
             places.push((destination, found));
         }
@@ -234,17 +256,21 @@ impl<'a> Planner<'a> {
             .filter(|meta| meta.is_file())?;
         match self.how {
             SkipExisting::Never => None,
-            // Without sizes in the hash list, the cheap check is presence: only the empty file may be empty.
-            SkipExisting::Size if (meta.len() == 0) != (value == empty_hash()) => None,
-            SkipExisting::Size if !self.sha256 => Some(Copied {
-                bytes: meta.len(),
-                hash: value,
-                sha256: None,
-            }),
-            // Trusted, not checked: read only for the SHA-256 that was asked for.
-            SkipExisting::Size => hash_file(&path, true)
-                .ok()
-                .map(|c| Copied { hash: value, ..c }),
+            // A listing gives sizes to compare; a hash list does not, and then the cheap check is
+            // presence: only the empty file may be empty.
+            SkipExisting::Size => match self.sizes.get(&value) {
+                Some(&size) if meta.len() != size => None,
+                None if (meta.len() == 0) != (value == empty_hash()) => None,
+                _ if !self.sha256 => Some(Copied {
+                    bytes: meta.len(),
+                    hash: value,
+                    sha256: None,
+                }),
+                // Trusted, not checked: read only for the SHA-256 that was asked for.
+                _ => hash_file(&path, true)
+                    .ok()
+                    .map(|c| Copied { hash: value, ..c }),
+            },
             SkipExisting::Hash => hash_file(&path, self.sha256)
                 .ok()
                 .filter(|c| c.hash == value),

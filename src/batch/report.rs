@@ -6,28 +6,29 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cli::RepoName;
 use crate::error::{Kind, fail, most_serious};
 use crate::fsio::copy_published;
 use crate::hashes::Wanted;
+use crate::listfmt::quote;
 use crate::progress::Progress;
 use crate::report::{FileReport, Reporter, Status};
 use crate::transfer::hash_file;
 
 use super::fetch::Outcome;
-use super::plan::Planned;
+use super::plan::{Planned, Skipped};
+use super::{DryRun, Settings};
 
 /// Reports everything and returns the run's result: the most serious failure (see
 /// [`crate::error::SEVERITY`]), else missing files, else success.
 pub(super) fn finish(
-    repo: &RepoName,
-    out: &Path,
+    settings: &Settings,
     planned: Planned,
     planning: Result<()>,
     outcomes: Vec<Outcome>,
     reporter: &Reporter,
     notes: &Progress,
 ) -> Result<()> {
+    let out = settings.out;
     let mut errors = Vec::new();
     if let Err(err) = planning {
         errors.push(err);
@@ -43,16 +44,7 @@ pub(super) fn finish(
         bytes += outcome.bytes;
     }
     for group in &planned.skipped {
-        for (path, copied) in &group.places {
-            reporter.file(FileReport {
-                hash: Some(&group.hash),
-                path,
-                bytes: Some(copied.bytes),
-                sha256: copied.sha256.as_ref(),
-                status: Status::Skipped,
-                error: None,
-            })?;
-        }
+        report_skipped(group, reporter)?;
     }
     report_unwritten(&missing, Status::Missing, reporter)?;
     report_unwritten(&failed, Status::Failed, reporter)?;
@@ -74,7 +66,11 @@ pub(super) fn finish(
             out.display()
         ));
     }
-    reporter.summary(summary.to_json(bytes))?;
+    let mut json = summary.to_json(bytes);
+    if let Some(revision) = &settings.revision {
+        json["revision"] = serde_json::json!(revision);
+    }
+    reporter.summary(json)?;
     if let Err(err) = reporter.finish() {
         errors.push(err);
     }
@@ -83,7 +79,8 @@ pub(super) fn finish(
         eprintln!("missing: {}", w.hash);
     }
     if let Some(err) = most_serious(errors) {
-        return Err(err).with_context(|| format!("batch download from {repo} failed ({summary})"));
+        return Err(err)
+            .with_context(|| format!("download from {} failed ({summary})", settings.repo));
     }
     if !missing.is_empty() {
         return Err(fail(
@@ -96,6 +93,70 @@ pub(super) fn finish(
         ));
     }
     reporter.stdout_failure()
+}
+
+/// Reports a dry run: the files in place, the totals, and the planning's own failure if any.
+pub(super) fn dry_run(
+    settings: &Settings,
+    planned: Planned,
+    planning: Result<()>,
+    dry: DryRun,
+    reporter: &Reporter,
+    notes: &Progress,
+) -> Result<()> {
+    let mut in_place = 0;
+    for group in &planned.skipped {
+        report_skipped(group, reporter)?;
+        in_place += group.places.len();
+    }
+    // Destinations that came after their hash was planned would be copied from it.
+    let late_files = planned.late.len() as u64;
+    let files = dry.files + late_files;
+    notes.note(format!(
+        "dry run: {files} file(s) to fetch ({} bytes known), {in_place} already in place; nothing was \
+         downloaded",
+        dry.bytes
+    ));
+    let mut json = serde_json::json!({
+        "dry_run": true, "files": files, "bytes": dry.bytes, "skipped": in_place,
+    });
+    if let Some(revision) = &settings.revision {
+        json["revision"] = serde_json::json!(revision);
+    }
+    reporter.summary(json)?;
+    planning.with_context(|| format!("cannot plan the download from {}", settings.repo))?;
+    reporter.stdout_failure()
+}
+
+/// One line (or JSON object) of a dry run: a file that would be fetched.
+pub(super) fn planned(w: &Wanted, destination: &Path, reporter: &Reporter) -> Result<()> {
+    if reporter.json() {
+        return reporter.file(FileReport {
+            hash: Some(&w.hash),
+            path: destination,
+            bytes: w.size,
+            sha256: None,
+            status: Status::Planned,
+            error: None,
+        });
+    }
+    let size = w.size.map_or("-".to_string(), |size| size.to_string());
+    let path = destination.to_string_lossy();
+    reporter.line(&format!("{} {} {size}", w.hash, quote(&path)))
+}
+
+fn report_skipped(group: &Skipped, reporter: &Reporter) -> Result<()> {
+    for (path, copied) in &group.places {
+        reporter.file(FileReport {
+            hash: Some(&group.hash),
+            path,
+            bytes: Some(copied.bytes),
+            sha256: copied.sha256.as_ref(),
+            status: Status::Skipped,
+            error: None,
+        })?;
+    }
+    Ok(())
 }
 
 /// Reports each destination of files that were not written.

@@ -10,4 +10,5 @@ mod generated;
 mod get;
 mod properties;
 mod scripting;
+mod tree;
 mod unpack;

@@ -97,6 +97,8 @@ pub struct Config {
     pub meta: MetaMode,
     /// Misbehaviours for the first requests, one each, in order.
     pub faults: Vec<Fault>,
+    /// Wait this long before answering each listing request but the first (a slow listing).
+    pub dir_delay: Option<Duration>,
     /// Extra files on branch `main`, by path.
     pub extra_files: Vec<(String, Vec<u8>)>,
     /// Canned answers for resize requests. Other sizes get the original bytes.
@@ -119,6 +121,7 @@ impl Default for Config {
             cut_get_after: None,
             meta: MetaMode::Real,
             faults: Vec::new(),
+            dir_delay: None,
             extra_files: Vec::new(),
             resized: Vec::new(),
             gzip_level: 6,
@@ -146,6 +149,7 @@ impl Server {
         let state = Arc::new(State {
             faults: Mutex::new(config.faults.iter().cloned().collect()),
             next_request_id: std::sync::atomic::AtomicU64::new(1),
+            dir_requests: std::sync::atomic::AtomicU64::new(0),
             config,
             repo,
             requests: requests.clone(),
@@ -187,6 +191,8 @@ struct State {
     requests: Arc<Mutex<Vec<Recorded>>>,
     faults: Mutex<VecDeque<Fault>>,
     next_request_id: std::sync::atomic::AtomicU64,
+    /// Listing requests answered so far (for `Config::dir_delay`).
+    dir_requests: std::sync::atomic::AtomicU64,
 }
 
 /// What a response carries.
@@ -460,6 +466,14 @@ impl State {
     /// path answers the same 404 as a missing path: the real answer for that was not captured, and this
     /// is the assumption oxdl's `ls` is written against.
     fn dir(&self, resource: &[&str], query: &str) -> Response {
+        if let Some(delay) = self.config.dir_delay
+            && self
+                .dir_requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                > 0
+        {
+            std::thread::sleep(delay);
+        }
         let number = |key: &str, default: i64| {
             query
                 .split('&')
@@ -473,14 +487,15 @@ impl State {
             number("page_size", 100).max(1),
             number("depth", 0),
         );
-        // The revision alone (a one-segment resource) lists the root.
-        let (commit, path) = match self.repo.resolve(resource) {
-            Some(found) => found,
-            None if resource.len() == 1 => match self.repo.resolve(&[resource[0], ""]) {
-                Some((commit, _)) => (commit, String::new()),
-                None => return path_missing(resource[0]),
+        // The revision alone (a branch name may have slashes) lists the root: the real server tries the
+        // longest branch prefix first, which here is the whole resource.
+        let whole: Vec<&str> = resource.iter().copied().chain([""]).collect();
+        let (commit, path) = match self.repo.resolve(&whole) {
+            Some((commit, path)) if path.is_empty() => (commit, path),
+            _ => match self.repo.resolve(resource) {
+                Some(found) => found,
+                None => return path_missing(&resource.join("/")),
             },
-            None => return path_missing(&resource.join("/")),
         };
         let version = resource.join("/");
         let version = version

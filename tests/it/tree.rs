@@ -1,0 +1,284 @@
+//! `oxdl get -r`: a directory tree at one commit, against the test server, with the real binary.
+
+use std::time::Duration;
+
+use crate::support::server::{Config, FEATURE_COMMIT, MAIN_COMMIT, fixture_body, hash_of};
+use crate::support::{Sandbox, TestServer, get, repo_file};
+
+/// The files of the captured repository under `dir`, relative to it, sorted.
+fn captured_under(dir: &str) -> Vec<String> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut files: Vec<String> =
+        std::fs::read_to_string(crate::support::server::fixtures().join("hashes-with-paths.txt"))
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.split_once(' ').map(|(_, path)| path.to_string()))
+            .filter_map(|path| path.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+    files.sort();
+    files
+}
+
+/// Every file below `dir` of the sandbox, relative to it.
+fn files_under(sandbox: &Sandbox, dir: &str) -> Vec<String> {
+    sandbox
+        .files()
+        .into_iter()
+        .filter_map(|f| f.strip_prefix(&format!("{dir}/")).map(str::to_string))
+        .collect()
+}
+
+fn batch_requests(server: &TestServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "QUERY" || r.method == "POST")
+        .count()
+}
+
+#[test]
+fn get_r_downloads_the_tree_into_the_directorys_name() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/nested", "-r"]);
+    run.expect_code(0)
+        .expect_stderr(&format!("main/nested: revision {MAIN_COMMIT}, into nested"))
+        .expect_stderr("5 fetched, 0 skipped, 0 missing, 0 failed");
+    assert_eq!(files_under(&sandbox, "nested"), captured_under("nested"));
+    for rel in captured_under("nested") {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("nested/{rel}"))).unwrap(),
+            repo_file(&format!("nested/{rel}")),
+            "{rel}"
+        );
+    }
+    // -o names the directory.
+    get(
+        &sandbox,
+        &server,
+        &["main/nested/deeper", "-r", "-o", "elsewhere/d"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        files_under(&sandbox, "elsewhere/d"),
+        vec!["b.json", "c.txt"]
+    );
+}
+
+#[test]
+fn get_r_of_a_whole_revision_writes_into_the_repositorys_name() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main", "-r"]).expect_code(0);
+    assert_eq!(files_under(&sandbox, "demo"), captured_under(""));
+    // A branch with a slash, and a trailing slash, are the whole revision too.
+    let other = Sandbox::new();
+    get(&other, &server, &["feature/x/", "-r"])
+        .expect_code(0)
+        .expect_stderr(&format!("revision {FEATURE_COMMIT}"));
+    assert_eq!(
+        std::fs::read(other.join("demo/hello.txt")).unwrap(),
+        fixture_body("get-branch-slash")
+    );
+}
+
+#[test]
+fn get_r_names_the_branch_in_exactly_one_request() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["feature/x", "-r", "--json"]).expect_code(0);
+    let requests = server.requests();
+    let naming_branch: Vec<&str> = requests
+        .iter()
+        .map(|r| r.target.as_str())
+        .filter(|t| t.contains("feature/x") || t.contains("feature%2Fx"))
+        .collect();
+    assert_eq!(naming_branch.len(), 1, "{naming_branch:?}");
+    let dirs: Vec<&str> = requests
+        .iter()
+        .map(|r| r.target.as_str())
+        .filter(|t| t.contains("/dir/"))
+        .collect();
+    assert!(dirs.len() >= 3, "root, nested, nested/deeper...: {dirs:?}");
+    for later in &dirs[1..] {
+        assert!(later.contains(FEATURE_COMMIT), "{later}");
+    }
+}
+
+#[test]
+fn get_r_filters_by_glob() {
+    let server = TestServer::start();
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["--include", "**/*.txt"],
+            &["a.txt", "deeper/c.txt", "empty.txt", "with space.txt"],
+        ),
+        (
+            &["--exclude", "deeper/**"],
+            &["a.txt", "empty.txt", "with space.txt"],
+        ),
+        (
+            &["--include", "**/*.txt", "--exclude", "*.txt"],
+            &["deeper/c.txt"],
+        ),
+        (&["--include", "*.json"], &[]),
+    ];
+    for (filters, expected) in cases {
+        let sandbox = Sandbox::new();
+        let mut args = vec!["main/nested", "-r"];
+        args.extend_from_slice(filters);
+        get(&sandbox, &server, &args).expect_code(0);
+        assert_eq!(files_under(&sandbox, "nested"), expected, "{filters:?}");
+    }
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/nested", "-r", "--include", "a["])
+        .expect_code(2)
+        .expect_stderr("--include 'a['");
+    get(&sandbox, &server, &["main/hello.txt", "--include", "*"])
+        .expect_code(2)
+        .expect_stderr("add -r");
+}
+
+#[test]
+fn get_r_starts_downloading_while_the_listing_goes_on() {
+    let many: Vec<(String, Vec<u8>)> = (0..250)
+        .map(|i| {
+            (
+                format!("many/f{i:03}.txt"),
+                format!("file {i}\n").into_bytes(),
+            )
+        })
+        .collect();
+    let server = TestServer::with(Config {
+        extra_files: many,
+        dir_delay: Some(Duration::from_millis(300)),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    get(
+        &sandbox,
+        &server,
+        &["main/many", "-r", "--batch-size", "10", "-j", "1"],
+    )
+    .expect_code(0);
+    assert_eq!(files_under(&sandbox, "many").len(), 250);
+    let targets: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
+    let last_page = targets.iter().rposition(|t| t.contains("/dir/")).unwrap();
+    let first_batch = targets
+        .iter()
+        .position(|t| t.ends_with("/versions"))
+        .unwrap();
+    assert!(
+        first_batch < last_page,
+        "the first batch request went out before the last page was listed: {targets:?}"
+    );
+}
+
+#[test]
+fn get_r_dry_run_and_rerun_send_no_download_request() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/nested", "-r", "--dry-run"]);
+    run.expect_code(0)
+        .expect_stderr("dry run: 5 file(s) to fetch (67 bytes known), 0 already in place");
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        text.lines().any(|l| l
+            == format!(
+                "{} \"with space.txt\" 30",
+                hash_of(&repo_file("nested/with space.txt"))
+            )
+            || l == format!(
+                "{} with space.txt 30",
+                hash_of(&repo_file("nested/with space.txt"))
+            )),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 5, "{text}");
+    assert_eq!(batch_requests(&server), 0);
+    assert!(sandbox.files().is_empty(), "a dry run writes nothing");
+
+    get(&sandbox, &server, &["main/nested", "-r"]).expect_code(0);
+    let before = batch_requests(&server);
+    get(&sandbox, &server, &["main/nested", "-r"])
+        .expect_code(0)
+        .expect_stderr("0 fetched, 5 skipped");
+    assert_eq!(batch_requests(&server), before, "a rerun fetches nothing");
+
+    let run = get(
+        &sandbox,
+        &server,
+        &["main/nested", "-r", "--dry-run", "--json"],
+    );
+    run.expect_code(0);
+    let lines: Vec<serde_json::Value> = String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines[..5].iter().all(|l| l["status"] == "skipped"));
+    assert_eq!(lines[5]["summary"]["dry_run"], true);
+    assert_eq!(lines[5]["summary"]["files"], 0);
+    assert_eq!(lines[5]["summary"]["revision"], MAIN_COMMIT);
+}
+
+#[test]
+fn get_r_json_reports_each_file_and_the_revision() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/nested/deeper", "-r", "--json"]);
+    run.expect_code(0);
+    let lines: Vec<serde_json::Value> = String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[..2].iter().all(|l| l["status"] == "fetched"));
+    assert_eq!(lines[2]["summary"]["fetched"], 2);
+    assert_eq!(lines[2]["summary"]["revision"], MAIN_COMMIT);
+}
+
+#[test]
+fn get_r_size_check_uses_the_listed_sizes() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("deeper")).unwrap();
+    // Same size as the real file (12 bytes), other content: trusted by size.
+    std::fs::write(sandbox.join("deeper/c.txt"), b"twelve bytes").unwrap();
+    // Other size: fetched again.
+    std::fs::write(sandbox.join("deeper/b.json"), b"{}").unwrap();
+    get(
+        &sandbox,
+        &server,
+        &["main/nested/deeper", "-r", "--skip-existing", "size"],
+    )
+    .expect_code(0)
+    .expect_stderr("1 fetched, 1 skipped");
+    assert_eq!(
+        std::fs::read(sandbox.join("deeper/c.txt")).unwrap(),
+        b"twelve bytes"
+    );
+    assert_eq!(
+        std::fs::read(sandbox.join("deeper/b.json")).unwrap(),
+        repo_file("nested/deeper/b.json")
+    );
+}
+
+#[test]
+fn get_on_a_directory_without_r_hints_at_it() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/nested"])
+        .expect_code(3)
+        .expect_stderr("add -r to download the tree");
+    get(&sandbox, &server, &["main/hello.txt", "-r"])
+        .expect_code(2)
+        .expect_stderr("is a file, not a directory: drop -r");
+    get(&sandbox, &server, &["main/nested", "-r", "-o", "-"]).expect_code(2);
+    assert!(sandbox.files().is_empty());
+}

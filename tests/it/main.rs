@@ -11,3 +11,4 @@ mod get;
 mod properties;
 mod scripting;
 mod unpack;
+mod verify;

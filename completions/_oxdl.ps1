@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download one file by its path at a revision')
             [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Download many files by content hash')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List files as `HASH PATH` lines, the list `oxdl batch` reads')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check files on disk against a hash list, offline: no server, no token')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -143,10 +144,40 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'oxdl;verify' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Directory holding the files (the PATHs of the list are relative to it)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory holding the files (the PATHs of the list are relative to it)')
+            [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Directory holding the files (the PATHs of the list are relative to it)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Files to hash at once [default: the number of CPUs]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Files to hash at once [default: the number of CPUs]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server to talk to: HOST[:PORT] or a full base URL')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the server (otherwise read from the oxen auth_config.toml)')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)')
+            [CompletionResult]::new('--checksums', '--checksums', [CompletionResultType]::ParameterName, 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
+            [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'oxdl;help' {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download one file by its path at a revision')
             [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Download many files by content hash')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List files as `HASH PATH` lines, the list `oxdl batch` reads')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check files on disk against a hash list, offline: no server, no token')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -157,6 +188,9 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             break
         }
         'oxdl;help;ls' {
+            break
+        }
+        'oxdl;help;verify' {
             break
         }
         'oxdl;help;help' {

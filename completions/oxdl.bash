@@ -28,6 +28,9 @@ _oxdl() {
             oxdl,ls)
                 cmd="oxdl__subcmd__ls"
                 ;;
+            oxdl,verify)
+                cmd="oxdl__subcmd__verify"
+                ;;
             oxdl__subcmd__help,batch)
                 cmd="oxdl__subcmd__help__subcmd__batch"
                 ;;
@@ -40,6 +43,9 @@ _oxdl() {
             oxdl__subcmd__help,ls)
                 cmd="oxdl__subcmd__help__subcmd__ls"
                 ;;
+            oxdl__subcmd__help,verify)
+                cmd="oxdl__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +53,7 @@ _oxdl() {
 
     case "${cmd}" in
         oxdl)
-            opts="-q -v -h -V --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch ls help"
+            opts="-q -v -h -V --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch ls verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,7 +279,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__help)
-            opts="get batch ls help"
+            opts="get batch ls verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +348,20 @@ _oxdl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oxdl__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oxdl__subcmd__ls)
             opts="-r -l -0 -q -v -h -V --recursive --long --null --include --exclude --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -354,6 +374,80 @@ _oxdl() {
                     return 0
                     ;;
                 --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__verify)
+            opts="-C -j -0 -q -v -h -V --output-dir --dir --jobs --null --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,6 +40,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand get 'Download one file by its path at a revision'
             cand batch 'Download many files by content hash'
             cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
+            cand verify 'Check files on disk against a hash list, offline: no server, no token'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oxdl;get'= {
@@ -136,10 +137,39 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'oxdl;verify'= {
+            cand -C 'Directory holding the files (the PATHs of the list are relative to it)'
+            cand --dir 'Directory holding the files (the PATHs of the list are relative to it)'
+            cand --output-dir 'Directory holding the files (the PATHs of the list are relative to it)'
+            cand -j 'Files to hash at once [default: the number of CPUs]'
+            cand --jobs 'Files to hash at once [default: the number of CPUs]'
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand --progress 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none'
+            cand --proxy 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)'
+            cand --cacert 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)'
+            cand --checksums 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)'
+            cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
+            cand --connect-timeout 'Seconds allowed for establishing a connection'
+            cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand -0 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally'
+            cand --null 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
+            cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'oxdl;help'= {
             cand get 'Download one file by its path at a revision'
             cand batch 'Download many files by content hash'
             cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
+            cand verify 'Check files on disk against a hash list, offline: no server, no token'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oxdl;help;get'= {
@@ -147,6 +177,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
         &'oxdl;help;batch'= {
         }
         &'oxdl;help;ls'= {
+        }
+        &'oxdl;help;verify'= {
         }
         &'oxdl;help;help'= {
         }

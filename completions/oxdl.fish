@@ -45,6 +45,7 @@ complete -c oxdl -n "__fish_oxdl_needs_command" -s V -l version -d 'Print versio
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "get" -d 'Download one file by its path at a revision'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "batch" -d 'Download many files by content hash'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "ls" -d 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
+complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "verify" -d 'Check files on disk against a hash list, offline: no server, no token'
 complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s o -l output -d 'Where to write the file: a path, an existing directory, or - for stdout [default: the file\'s name]. With -r, the directory to write the tree into [default: the directory\'s name, or the repository\'s for a whole revision]' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l width -d 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)' -r
@@ -126,7 +127,29 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l json -d 'Print one JSON
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -s V -l version -d 'Print version'
-complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "get" -d 'Download one file by its path at a revision'
-complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "batch" -d 'Download many files by content hash'
-complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "ls" -d 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
-complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -s C -l dir -l output-dir -d 'Directory holding the files (the PATHs of the list are relative to it)' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -s j -l jobs -d 'Files to hash at once [default: the number of CPUs]' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l progress -d 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none' -r -f -a "auto\t'A bar when stderr is a terminal, nothing otherwise'
+bar\t'Always a bar'
+plain\t'A status line every few seconds and at the end, without control characters: for CI logs'
+none\t'Nothing'"
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l proxy -d 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l cacert -d 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l checksums -d 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)' -r -F
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l retries -d 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l connect-timeout -d 'Seconds allowed for establishing a connection' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l timeout -d 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -s 0 -l null -d 'Read NUL-separated entries (`HASH PATH\\0`, as `oxdl ls -0` writes), each PATH taken literally'
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -s q -l quiet -d 'Print nothing but errors'
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oxdl -n "__fish_oxdl_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls verify help" -f -a "get" -d 'Download one file by its path at a revision'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls verify help" -f -a "batch" -d 'Download many files by content hash'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls verify help" -f -a "ls" -d 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls verify help" -f -a "verify" -d 'Check files on disk against a hash list, offline: no server, no token'
+complete -c oxdl -n "__fish_oxdl_using_subcommand help; and not __fish_seen_subcommand_from get batch ls verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

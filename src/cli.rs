@@ -123,6 +123,47 @@ pub enum Command {
     Batch(BatchArgs),
     /// List files as `HASH PATH` lines, the list `oxdl batch` reads.
     Ls(LsArgs),
+    /// Check files on disk against a hash list, offline: no server, no token.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `oxdl verify`.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Reads the list `oxdl batch` reads (HASH, or HASH PATH; quoted paths; -0) and \
+    hashes each destination below DIR with XXH3-128. Each file that is not right is printed on stdout as \
+    `mismatch PATH` or `missing PATH`, in list order, PATH quoted as the list quotes it; nothing for files \
+    that match. A directory, symbolic link or special file where the file should be is a mismatch, as \
+    batch would replace it. No server is contacted and no token or config is read.\n\n\
+    Exit status: 0 every file matches; 6 some file does not match (or is not a regular file); 5 files are \
+    only missing; 1 a file could not be read (reported as a mismatch, the reason on stderr); 2 a bad list, \
+    or a PATH through a symbolic link inside DIR (refused, as batch refuses it).\n\n\
+    Examples:\n  \
+    oxdl verify hashes.txt -C data/\n  \
+    oxdl ls ox/demo main -r | oxdl verify -C data/ --checksums sums.txt"
+)]
+pub struct VerifyArgs {
+    /// File with the hash list, or - for stdin [default: stdin, when it is not a terminal].
+    #[arg(value_name = "LIST")]
+    pub list: Option<PathBuf>,
+
+    /// Directory holding the files (the PATHs of the list are relative to it).
+    #[arg(
+        short = 'C',
+        long = "dir",
+        visible_alias = "output-dir",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub dir: PathBuf,
+
+    /// Files to hash at once [default: the number of CPUs].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+
+    /// Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally.
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
 }
 
 /// Arguments of `oxdl ls`.

@@ -25,6 +25,7 @@ mod tls;
 pub mod transfer;
 mod tree;
 pub mod unpack;
+mod verify;
 
 use anyhow::Result;
 
@@ -36,6 +37,10 @@ use std::time::Duration;
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;
+    // Offline: verify never looks at --host, a token, a proxy or TLS settings.
+    if let Command::Verify(args) = &cli.command {
+        return verify::run(args, global);
+    }
     // `OXDL_HOST=` (set but empty) asks for nothing in particular, as an unset variable does; an empty
     // `--host ""` on the command line stays an error.
     let host = if global.host.trim().is_empty()
@@ -114,6 +119,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let remote = Remote::new(&endpoint, &args.repo, options);
             ls::run(&remote, args, &ui, &reporter)
         }
+        Command::Verify(_) => unreachable!("verify runs before the server is set up"),
     }
 }
 

@@ -24,6 +24,10 @@ pub enum Status {
     Failed,
     /// Would be fetched (a dry run).
     Planned,
+    /// `verify`: the file on disk matches its hash.
+    Ok,
+    /// `verify`: the file on disk does not match its hash, or is not a regular file.
+    Mismatch,
 }
 
 impl Status {
@@ -34,6 +38,8 @@ impl Status {
             Status::Missing => "missing",
             Status::Failed => "failed",
             Status::Planned => "planned",
+            Status::Ok => "ok",
+            Status::Mismatch => "mismatch",
         }
     }
 }
@@ -94,7 +100,7 @@ impl Reporter {
     pub fn file(&self, file: FileReport<'_>) -> Result<()> {
         let path = file.path.to_string_lossy();
         let sha256 = file.sha256.map(sha256_hex);
-        if let (Some(sha), Status::Fetched | Status::Skipped, Some(_)) =
+        if let (Some(sha), Status::Fetched | Status::Skipped | Status::Ok, Some(_)) =
             (&sha256, file.status, &self.manifest)
         {
             let mut entries = lock(&self.entries);

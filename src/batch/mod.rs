@@ -294,7 +294,7 @@ fn read_ahead(mut reader: ListReader<Box<dyn BufRead + Send>>) -> Receiver<Resul
 }
 
 /// The hash list's input, its name for errors, and whether to read it as it arrives (a pipe).
-fn open_list(path: Option<&Path>) -> Result<(Box<dyn BufRead + Send>, String, bool)> {
+pub(crate) fn open_list(path: Option<&Path>) -> Result<(Box<dyn BufRead + Send>, String, bool)> {
     match path {
         Some(path) if path != Path::new("-") => {
             let file = File::open(path).kind_context(

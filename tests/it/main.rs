@@ -12,3 +12,4 @@ mod properties;
 mod scripting;
 mod tree;
 mod unpack;
+mod verify;

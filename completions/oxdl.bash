@@ -107,7 +107,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__batch)
-            opts="-C -j -0 -q -v -h -V --output-dir --batch-size --jobs --null --skip-existing --dry-run --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-C -j -0 -q -v -h -V --output-dir --batch-size --jobs --null --skip-existing --dry-run --shard --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -135,6 +135,10 @@ _oxdl() {
                     ;;
                 --skip-existing)
                     COMPREPLY=($(compgen -W "hash size never" -- "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --host)
@@ -185,7 +189,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__get)
-            opts="-o -r -j -q -v -h -V --output --width --height --no-verify --recursive --include --exclude --dry-run --batch-size --jobs --skip-existing --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-o -r -j -q -v -h -V --output --width --height --no-verify --recursive --include --exclude --dry-run --batch-size --jobs --skip-existing --shard --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +233,10 @@ _oxdl() {
                     ;;
                 --skip-existing)
                     COMPREPLY=($(compgen -W "hash size never" -- "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --host)

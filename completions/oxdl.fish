@@ -57,6 +57,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s j -l jobs -d 'With -r:
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l skip-existing -d 'With -r: how to tell that a file already present need not be fetched again [default: hash]' -r -f -a "hash\t'Hash the local file with XXH3-128 and compare it with its name'
 size\t'Trust a file that is present and not empty (empty only for the empty file\'s hash); no hashing'
 never\t'Always fetch'"
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l shard -d 'With -r: only the files whose content hash falls in shard K of N (see `oxdl batch --help`)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
@@ -84,6 +85,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s j -l jobs -d 'Reques
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l skip-existing -d 'How to tell that a file already present need not be fetched again' -r -f -a "hash\t'Hash the local file with XXH3-128 and compare it with its name'
 size\t'Trust a file that is present and not empty (empty only for the empty file\'s hash); no hashing'
 never\t'Always fetch'"
+complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l shard -d 'Only the files whose content hash falls in shard K of N (0 <= K < N): N machines given the same list fetch disjoint parts that together make the whole' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# oxdl in one command, with no Oxen server or network of its own (the first build fetches crates): serves a small sample repository (text, CSV, JSON and a PNG image) on this
-# machine with oxdl-testserver, then downloads from it with `oxdl get` and `oxdl batch`.
+# oxdl in one command, with no Oxen server or network of its own (the first build fetches crates): serves a
+# small sample repository (text, CSV, JSON and a PNG image) on this machine with oxdl-testserver, then
+# downloads from it: one file, a whole directory tree (`get -r`), a hash list (`batch`), and checks it (`verify`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -42,6 +43,10 @@ show oxdl get ox/demo main/images/gradient.png
 show ls -l gradient.png
 show oxdl get ox/demo main/hello.txt -o -
 show oxdl ls ox/demo main -r --long
+show oxdl get ox/demo main/nested -r
+show find nested -type f
+show oxdl get ox/demo main/nested -r
+show oxdl get ox/demo main -r --include '**/*.txt' --dry-run
 
 pipe() {
     printf '\n$ %s\n' "$1"
@@ -51,5 +56,6 @@ pipe "oxdl ls ox/demo main -r | oxdl batch ox/demo -C dataset"
 show find dataset -type f
 pipe "oxdl ls ox/demo main -r | oxdl batch ox/demo -C dataset"
 pipe "oxdl ls ox/demo main/nested -r | cut -d' ' -f1 | oxdl batch ox/demo -C by-hash --json"
+pipe "oxdl ls ox/demo main -r | oxdl verify - -C dataset"
 echo
 echo "demo: done. Try 'oxdl --help'; exit codes are listed at its end."

@@ -14,8 +14,10 @@ pub const DEFAULT_HOST: &str = "https://hub.oxen.ai";
     version,
     about = "Download files from Oxen data repositories",
     long_about = "Download files from Oxen data repositories (oxen-server or the hosted hub).\n\n\
-                  `oxdl get` fetches one file by path; `oxdl batch` fetches many files by content hash, \
-                  streaming the server's tarball straight to disk and verifying every file.",
+                  `oxdl get` fetches one file by path, or a directory tree with -r; `oxdl batch` fetches \
+                  many files by content hash, streaming the server's tarball straight to disk and verifying \
+                  every file; `oxdl ls` lists a directory as the hash list batch reads; `oxdl verify` checks \
+                  files on disk against such a list, offline.",
     after_long_help = crate::error::exit_code_help(),
     propagate_version = true
 )]
@@ -263,6 +265,10 @@ pub struct GetArgs {
     /// With -r: how to tell that a file already present need not be fetched again [default: hash].
     #[arg(long, value_name = "HOW", value_enum, requires = "recursive")]
     pub skip_existing: Option<SkipExisting>,
+
+    /// With -r: only the files whose content hash falls in shard K of N (see `oxdl batch --help`).
+    #[arg(long, value_name = "K/N", requires = "recursive", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
 }
 
 /// Which files of a listing to keep: `--include` and `--exclude` globs on paths relative to the listed
@@ -328,6 +334,40 @@ pub struct BatchArgs {
     /// Print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Only the files whose content hash falls in shard K of N (0 <= K < N): N machines given the same
+    /// list fetch disjoint parts that together make the whole.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+/// One of N parts of a list, chosen by content hash so that the split does not depend on the list's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// Whether the file with content hash `value` belongs to this shard.
+    pub fn keeps(&self, value: u128) -> bool {
+        // XXH3 values are uniform, so the remainder splits any list evenly.
+        value % u128::from(self.count) == u128::from(self.index)
+    }
+}
+
+/// Parses K/N with 0 <= K < N.
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let bad = || {
+        format!("expected K/N with 0 <= K < N, e.g. 0/4 (or $JOB_COMPLETION_INDEX/4), got '{text}'")
+    };
+    let (index, count) = text.split_once('/').ok_or_else(bad)?;
+    let index: u64 = index.trim().parse().map_err(|_| bad())?;
+    let count: u64 = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 /// How `batch` decides that a destination already holds the right file.
@@ -398,6 +438,18 @@ mod tests {
             let err = Cli::try_parse_from(args.iter().copied().chain(["0"])).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{flag}");
             assert!(Cli::try_parse_from(args.iter().copied().chain(["1"])).is_ok());
+        }
+    }
+
+    #[test]
+    fn shards() {
+        assert_eq!(parse_shard("1/4"), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "0/0", "1", "a/b", "-1/3", "1/"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
+        for value in [0u128, 1, 2, 77, u128::MAX] {
+            assert_eq!(shards.iter().filter(|s| s.keeps(value)).count(), 1);
         }
     }
 

@@ -39,7 +39,7 @@ pub const EXIT_CODES: [(Kind, u8, &str); 7] = [
     (
         Kind::Partial,
         5,
-        "partial batch: some hashes are missing on the server",
+        "partial: some files are missing (on the server; on disk for verify)",
     ),
     (
         Kind::Integrity,

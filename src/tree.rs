@@ -55,6 +55,7 @@ pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter)
         jobs: args.jobs.unwrap_or(4) as usize,
         skip: args.skip_existing.unwrap_or(SkipExisting::Hash),
         dry_run: args.dry_run,
+        shard: args.shard,
         revision: walk.commit.clone(),
     };
     let producer = Box::new(move |lines: SyncSender<Result<Item>>, stop: &Stop| {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::Ui;
-use crate::cli::{BatchArgs, RepoName, SkipExisting};
+use crate::cli::{BatchArgs, RepoName, Shard, SkipExisting};
 use crate::error::{Kind, KindContext, fail};
 use crate::fsio::{Confined, create_dirs};
 use crate::hashes::{Item, ListReader, Wanted};
@@ -53,6 +53,7 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
         jobs: args.jobs as usize,
         skip: args.skip_existing,
         dry_run: args.dry_run,
+        shard: args.shard,
         revision: None,
     };
     execute(remote, &settings, source, ui, reporter)
@@ -68,6 +69,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) skip: SkipExisting,
     /// Plan and print, fetch nothing.
     pub(crate) dry_run: bool,
+    /// Only this part of the list.
+    pub(crate) shard: Option<Shard>,
     /// The commit a directory download is pinned to, for the summary.
     pub(crate) revision: Option<String>,
 }
@@ -125,6 +128,7 @@ pub(crate) fn execute(
         reporter.wants_sha256(),
         settings.dry_run,
     );
+    planner.shard = settings.shard;
     let (planning, outcomes) = std::thread::scope(|scope| {
         let workers = if settings.dry_run {
             Vec::new()

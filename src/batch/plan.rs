@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::cli::SkipExisting;
+use crate::cli::{Shard, SkipExisting};
 use crate::fsio::copy_published;
 use crate::hashes::Wanted;
 use crate::transfer::{Copied, hash_file};
@@ -64,6 +64,8 @@ pub(super) struct Planner<'a> {
     bytes: u64,
     /// Sizes the list gave (a directory listing does), for the size check of later destinations.
     sizes: HashMap<u128, u64>,
+    /// Only hashes of this shard are planned; the others are no business of this run.
+    pub(super) shard: Option<Shard>,
 }
 
 impl<'a> Planner<'a> {
@@ -80,6 +82,7 @@ impl<'a> Planner<'a> {
             late: Vec::new(),
             bytes: 0,
             sizes: HashMap::new(),
+            shard: None,
         }
     }
 
@@ -91,6 +94,9 @@ impl<'a> Planner<'a> {
             destinations,
             size,
         } = wanted;
+        if self.shard.is_some_and(|shard| !shard.keeps(value)) {
+            return Ok(());
+        }
         if self.states.contains_key(&value) {
             for destination in destinations {
                 self.add_destination(value, destination)?;
@@ -133,6 +139,9 @@ impl<'a> Planner<'a> {
 
     /// Adds another destination for a hash seen before.
     pub(super) fn add_destination(&mut self, value: u128, destination: PathBuf) -> Result<()> {
+        if self.shard.is_some_and(|shard| !shard.keeps(value)) {
+            return Ok(());
+        }
         match self.states.get(&value) {
             Some(&State::Pending(index)) => match self.holds(&destination, value) {
                 // A checked copy is at hand: the hash needs no request at all.

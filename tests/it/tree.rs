@@ -282,3 +282,90 @@ fn get_on_a_directory_without_r_hints_at_it() {
     get(&sandbox, &server, &["main/nested", "-r", "-o", "-"]).expect_code(2);
     assert!(sandbox.files().is_empty());
 }
+
+/// 240 small files under `many/`, for splitting.
+fn many() -> Vec<(String, Vec<u8>)> {
+    (0..240)
+        .map(|i| {
+            (
+                format!("many/f{i:03}.txt"),
+                format!("file {i}\n").into_bytes(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `shards` shards of the same download, each into its own directory; the files each got.
+fn split(
+    run_shard: impl Fn(&Sandbox, &str) -> crate::support::Run,
+    shards: u64,
+) -> Vec<Vec<String>> {
+    (0..shards)
+        .map(|k| {
+            let sandbox = Sandbox::new();
+            run_shard(&sandbox, &format!("{k}/{shards}")).expect_code(0);
+            let mut files = sandbox.files();
+            files.sort();
+            files
+        })
+        .collect()
+}
+
+fn assert_disjoint_complete_balanced(parts: &[Vec<String>], all: &[String]) {
+    let mut union: Vec<String> = parts.iter().flatten().cloned().collect();
+    union.sort();
+    let total = union.len();
+    union.dedup();
+    assert_eq!(union.len(), total, "shards are disjoint");
+    let mut all = all.to_vec();
+    all.sort();
+    assert_eq!(union, all, "shards together make the whole");
+    let fair = all.len() / parts.len();
+    for part in parts {
+        assert!(
+            part.len() * 4 >= fair * 3 && part.len() * 4 <= fair * 5,
+            "balanced: {} files against {fair} each",
+            part.len()
+        );
+    }
+}
+
+#[test]
+fn shards_of_a_tree_are_disjoint_complete_and_balanced() {
+    let server = TestServer::with(Config {
+        extra_files: many(),
+        ..Config::default()
+    });
+    let parts = split(
+        |sandbox, shard| get(sandbox, &server, &["main/many", "-r", "--shard", shard]),
+        3,
+    );
+    let all: Vec<String> = many().into_iter().map(|(p, _)| p).collect();
+    assert_disjoint_complete_balanced(&parts, &all);
+}
+
+#[test]
+fn shards_of_a_batch_list_are_disjoint_complete_and_balanced() {
+    let server = TestServer::with(Config {
+        extra_files: many(),
+        ..Config::default()
+    });
+    let list: String = many()
+        .iter()
+        .map(|(path, bytes)| format!("{} {path}\n", hash_of(bytes)))
+        .collect();
+    // The order of the list does not matter: a shard is chosen by hash.
+    let reversed: String = list.lines().rev().map(|l| format!("{l}\n")).collect();
+    for text in [&list, &reversed] {
+        let parts = split(
+            |sandbox, shard| crate::support::batch(sandbox, &server, &["--shard", shard], text),
+            4,
+        );
+        let all: Vec<String> = many().into_iter().map(|(p, _)| p).collect();
+        assert_disjoint_complete_balanced(&parts, &all);
+    }
+    let sandbox = Sandbox::new();
+    crate::support::batch(&sandbox, &server, &["--shard", "4/4"], &list)
+        .expect_code(2)
+        .expect_stderr("0 <= K < N");
+}

@@ -269,6 +269,23 @@ pub struct GetArgs {
     /// With -r: only the files whose content hash falls in shard K of N (see `oxdl batch --help`).
     #[arg(long, value_name = "K/N", requires = "recursive", value_parser = parse_shard)]
     pub shard: Option<Shard>,
+
+    /// Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the
+    /// server's /chunk route, resumable across runs; smaller ones in one stream.
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    pub chunk_threshold: u64,
+
+    /// Size of each range of a ranged download (the last one is shorter).
+    #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_chunk_size)]
+    pub chunk_size: u64,
+
+    /// Ranges fetched at once, each over its own connection.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub connections: u32,
+
+    /// Discard what an earlier, interrupted download of this file left, and start from byte 0.
+    #[arg(long)]
+    pub no_resume: bool,
 }
 
 /// Which files of a listing to keep: `--include` and `--exclude` globs on paths relative to the listed
@@ -356,6 +373,48 @@ impl Shard {
     }
 }
 
+/// Parses a byte size: a whole number, optionally followed by K, M, G or T (binary multiples; a trailing
+/// `iB` or `B` is allowed, in either case), e.g. `512K`, `10M`, `1G`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("expected a size such as 1048576, 512K, 10M or 1G, got '{text}'");
+    let trimmed = text.trim();
+    let upper = trimmed.to_ascii_uppercase();
+    let unit_start = upper
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(upper.len());
+    let (digits, unit) = upper.split_at(unit_start);
+    let multiple = unit
+        .strip_suffix("IB")
+        .or_else(|| unit.strip_suffix('B'))
+        .unwrap_or(unit);
+    let shift = match multiple {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(bad()),
+    };
+    // "B" alone means bytes; "iB" alone means nothing.
+    if unit == "IB" {
+        return Err(bad());
+    }
+    let number: u64 = digits.parse().map_err(|_| bad())?;
+    number.checked_mul(1u64 << shift).ok_or_else(bad)
+}
+
+/// Parses a range size: at least 64 KiB (smaller ranges cost a request each for little data) and at most
+/// 1 GiB.
+fn parse_chunk_size(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if !(64 * 1024..=1 << 30).contains(&size) {
+        return Err(format!(
+            "a range size must be between 64K and 1G, got '{text}'"
+        ));
+    }
+    Ok(size)
+}
+
 /// Parses K/N with 0 <= K < N.
 fn parse_shard(text: &str) -> Result<Shard, String> {
     let bad = || {
@@ -439,6 +498,30 @@ mod tests {
             assert_eq!(err.exit_code(), 2, "{flag}");
             assert!(Cli::try_parse_from(args.iter().copied().chain(["1"])).is_ok());
         }
+    }
+
+    #[test]
+    fn sizes() {
+        for (text, bytes) in [
+            ("0", 0),
+            ("1048576", 1 << 20),
+            ("512K", 512 << 10),
+            ("10M", 10 << 20),
+            ("10m", 10 << 20),
+            ("1G", 1 << 30),
+            ("1GiB", 1 << 30),
+            ("2MB", 2 << 20),
+            ("7B", 7),
+            ("1T", 1 << 40),
+        ] {
+            assert_eq!(parse_size(text), Ok(bytes), "{text}");
+        }
+        for bad in ["", "M", "1.5M", "-1", "10X", "1MM", "1iB", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(parse_chunk_size("1K").is_err());
+        assert_eq!(parse_chunk_size("64K"), Ok(64 << 10));
+        assert!(parse_chunk_size("2G").is_err());
     }
 
     #[test]

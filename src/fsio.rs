@@ -17,6 +17,11 @@ use crate::sync::lock;
 pub const TEMP_PREFIX: &str = ".oxdl-";
 /// Suffix of every temp file oxdl creates.
 pub const TEMP_SUFFIX: &str = ".part";
+/// Prefix of a ranged download's part and state files (see `ranged`): kept across runs to resume.
+pub const RESUME_PREFIX: &str = ".oxdl-resume-";
+/// An unlocked resumable part (and its state) untouched for this long is swept: whoever left it has had
+/// a week to run the same command again.
+const RESUME_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Where the owner of a temp file cannot be checked, it counts as stale after this long.
 const STALE_AGE: Duration = Duration::from_secs(24 * 3600);
 /// A temp file younger than this may be between its creation and its lock.
@@ -57,6 +62,12 @@ pub fn sweep_stale(dir: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
+        if name.to_str().is_some_and(|n| n.starts_with(RESUME_PREFIX)) {
+            if is_stale_resumable(&entry) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+            continue;
+        }
         let Some(owner) = name
             .to_str()
             .and_then(|n| n.strip_prefix(TEMP_PREFIX))
@@ -95,6 +106,18 @@ fn is_stale(owner: u32, entry: &std::fs::DirEntry) -> bool {
             None => age > STALE_AGE,
         },
     }
+}
+
+/// A resumable part or state file is kept for the next run while it is fresh: it is stale once nobody
+/// holds its lock (a part being written is locked) and it has not been written for [`RESUME_AGE`].
+fn is_stale_resumable(entry: &std::fs::DirEntry) -> bool {
+    let age = entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+        .unwrap_or(Duration::ZERO);
+    age > RESUME_AGE && lock_is_free(&entry.path()) != Some(false)
 }
 
 /// Whether nobody holds a lock on the file; `None` where locks cannot be had (the file is gone, or the

@@ -11,6 +11,7 @@ use crate::error::{Kind, Retry, fail, is_fatal_for_run, kind_of, retry_of, trans
 use crate::fsio::PendingFile;
 use crate::output::{self, Output, Stream};
 use crate::progress::{Display, Progress};
+use crate::ranged;
 use crate::remote::{Download, Meta, Remote};
 use crate::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, Copier, write_failure};
@@ -107,6 +108,45 @@ fn download(
     let notes = Progress::notes(&ui.display);
     if !(args.no_verify || args.width.is_some() || args.height.is_some()) {
         *expected = expected_content(remote, args, ui, &notes)?;
+    }
+    if let (Target::File(path), Some(meta)) = (&*target, expected.as_ref())
+        && args.width.is_none()
+        && args.height.is_none()
+    {
+        let settings = ranged::Settings::from_args(args);
+        if settings.applies(meta.size) {
+            let job = ranged::Job {
+                resource: meta.pinned.as_deref().unwrap_or(&args.resource),
+                meta,
+                target: path,
+            };
+            let progress = Progress::for_bytes(&ui.display, Some(meta.size));
+            let sha256 = reporter.wants_sha256();
+            let outcome = ranged::download(remote, &job, &settings, ui.retry, &progress, sha256);
+            progress.finish();
+            match outcome.with_context(context)? {
+                ranged::Outcome::Done(done) => {
+                    let revision = meta.revision.clone();
+                    notes.note(format!(
+                        "{}: {} bytes, revision {}, verified; {} range requests over up to {} \
+                         connections{}",
+                        path.display(),
+                        done.copied.bytes,
+                        revision.as_deref().unwrap_or("unknown (the server did not say)"),
+                        done.requests,
+                        settings.connections,
+                        match done.resumed {
+                            0 => String::new(),
+                            n => format!(", {n} bytes resumed from an earlier run"),
+                        }
+                    ));
+                    return Ok((done.copied, revision));
+                }
+                ranged::Outcome::NoRoute => notes.note(
+                    "oxdl: the server does not serve byte ranges (/chunk); downloading in one stream",
+                ),
+            }
+        }
     }
     let mut backoff = ui.retry.backoff();
     let (shown, copied, revision) = loop {

@@ -1,4 +1,5 @@
-//! Ctrl-C, SIGTERM and SIGHUP: remove the temp files being written, then exit with 128 + the signal number.
+//! Ctrl-C, SIGTERM and SIGHUP: remove the temp files being written (keeping the parts of large downloads
+//! for the next run), then exit with 128 + the signal number.
 
 /// Starts a thread that waits for SIGINT, SIGTERM or SIGHUP (the terminal closed); a failure to install it
 /// only loses the cleanup.
@@ -15,7 +16,19 @@ pub fn install() {
                 SIGHUP => "SIGHUP",
                 _ => "SIGTERM",
             };
-            let message = format!("oxdl: interrupted by {name}; unfinished files removed");
+            // Large downloads keep their part and state files: the same command resumes them.
+            let kept = crate::ranged::keep_for_resume();
+            let message = match kept.as_slice() {
+                [] => format!("oxdl: interrupted by {name}; unfinished files removed"),
+                kept => format!(
+                    "oxdl: interrupted by {name}; unfinished files removed, except {}, kept so that \
+                     the same command resumes (--no-resume starts over)",
+                    kept.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             crate::fsio::remove_temp_files_and_exit(128 + signal, message);
         }
     });

@@ -17,6 +17,7 @@ mod ls;
 mod output;
 mod progress;
 mod proxy;
+mod ranged;
 mod remote;
 mod report;
 mod retry;

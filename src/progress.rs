@@ -60,6 +60,8 @@ pub struct Progress {
     /// The expected total (bytes for a download, files for a batch); 0 when unknown.
     total: AtomicU64,
     bytes: AtomicU64,
+    /// Bytes counted that were not transferred in this run (a resumed download's): not in the rate.
+    resumed: AtomicU64,
     files: AtomicU64,
     started: Instant,
     /// Milliseconds since `started` of the last message refresh or plain line.
@@ -100,6 +102,7 @@ impl Progress {
             plain: display.wants_plain(),
             total: AtomicU64::new(total.unwrap_or(0)),
             bytes: AtomicU64::new(0),
+            resumed: AtomicU64::new(0),
             files: AtomicU64::new(0),
             started: Instant::now(),
             refreshed: AtomicU64::new(0),
@@ -161,6 +164,26 @@ impl Progress {
         }
     }
 
+    /// Counts `n` bytes that were already there (a resumed download), without counting them in the rate.
+    pub fn resumed(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+        self.resumed.fetch_add(n, Ordering::Relaxed);
+        if let (Some(bar), Counts::Bytes) = (&self.bar, self.counts) {
+            bar.inc(n);
+            bar.reset_eta();
+        }
+    }
+
+    /// Counts from zero again (a download that starts over).
+    pub fn restart(&self) {
+        let had = self.bytes.swap(0, Ordering::Relaxed);
+        self.resumed.store(0, Ordering::Relaxed);
+        if let (Some(bar), Counts::Bytes) = (&self.bar, self.counts) {
+            bar.set_position(bar.position().saturating_sub(had));
+            bar.reset_eta();
+        }
+    }
+
     /// Adds `n` to the expected number of files (a list read as it arrives grows as it goes).
     pub fn grow(&self, n: u64) {
         self.total.fetch_add(n, Ordering::Relaxed);
@@ -219,7 +242,9 @@ impl Progress {
     }
 
     fn rate(&self) -> u64 {
-        (self.total_bytes() as f64 / self.started.elapsed().as_secs_f64().max(0.001)) as u64
+        let moved =
+            self.total_bytes() - self.resumed.load(Ordering::Relaxed).min(self.total_bytes());
+        (moved as f64 / self.started.elapsed().as_secs_f64().max(0.001)) as u64
     }
 
     /// `oxdl: progress: …` without carriage returns or escapes, for logs.

@@ -19,6 +19,9 @@ use crate::retry::parse_retry_after;
 /// listing about 70 bytes per missing hash, for the largest `--batch-size`), bounded against hostile servers.
 const ERROR_BODY_LIMIT: u64 = 4 * 1024 * 1024;
 
+/// The most connections oxdl opens to one server at once (`--connections`, `--jobs`).
+pub const MAX_PARALLEL: usize = 64;
+
 /// Top-level entries asked for per listing page.
 const DIR_PAGE_SIZE: u64 = 100;
 /// The largest listing page read (a recursive page carries whole subtrees), bounded against hostile servers.
@@ -71,6 +74,20 @@ pub struct Meta {
     pub size: u64,
     /// The same file as `COMMIT/PATH`, when the server said which commit the revision resolved to.
     pub pinned: Option<String>,
+    /// The last commit that changed the file (`latest_commit`), when the server said: what a ranged
+    /// download reports, as `/chunk` answers carry no `oxen-revision-id`.
+    pub revision: Option<String>,
+}
+
+/// The server's answer to a range request.
+pub enum Chunk {
+    /// The range's bytes, with the length the server announced.
+    Bytes {
+        length: Option<u64>,
+        body: NetReader,
+    },
+    /// The generic route-missing 404: after a good `/meta`, a server without the ranged route.
+    NoRoute,
 }
 
 /// The server's answer to a batch request.
@@ -230,6 +247,7 @@ struct MetaEntry {
     #[serde(default)]
     is_dir: bool,
     resource: Option<MetaResource>,
+    latest_commit: Option<CommitRef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -293,6 +311,10 @@ impl Remote {
             // filed per host and port. (They never sit in the URL either, where ureq would send its user
             // info again after a relative redirect.)
             .redirect_auth_headers(RedirectAuthHeaders::Never)
+            // Parallel ranges (and batch jobs) each keep their connection between requests; ureq's
+            // default keeps only 3 per host, which would reconnect the rest for every range.
+            .max_idle_connections(MAX_PARALLEL)
+            .max_idle_connections_per_host(MAX_PARALLEL)
             .proxy(options.proxy.clone())
             .tls_config(options.tls.clone().unwrap_or_default())
             .build();
@@ -397,11 +419,41 @@ impl Remote {
             .entry
             .resource
             .and_then(|resource| resource.pinned().filter(|p| p.contains('/')));
+        let revision = parsed
+            .entry
+            .latest_commit
+            .map(|commit| commit.id)
+            .filter(|id| !id.is_empty());
         Ok(Meta {
             hash,
             size: parsed.entry.size,
             pinned,
+            revision,
         })
+    }
+
+    /// Starts downloading bytes `[start, start + size)` of `REVISION/PATH` through `GET /chunk/...`.
+    /// The range must lie inside the file: real servers answer 500 for one that reaches past its end.
+    pub fn chunk(&self, resource: &str, start: u64, size: u64) -> Result<Chunk> {
+        let url = format!(
+            "{}/chunk/{}?chunk_start={start}&chunk_size={size}",
+            self.repo_url,
+            encode_path(resource)
+        );
+        let response = self.send(Method::GET, &url, Vec::new())?;
+        if response.status().is_success() {
+            let body = response.into_body();
+            return Ok(Chunk::Bytes {
+                length: body.content_length(),
+                body: self.reader(body),
+            });
+        }
+        match self.refusal(response) {
+            // A missing path answers the same generic 404; the caller asked /meta first.
+            Refusal::NoSuchRoute(_) => Ok(Chunk::NoRoute),
+            Refusal::Missing(_, message) => Err(fail(Kind::NotFound, message)),
+            Refusal::Failed(err) => Err(err),
+        }
     }
 
     /// Requests the files whose hashes are gzipped, one a line, in `gzipped_list`.

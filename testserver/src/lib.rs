@@ -1,7 +1,8 @@
 //! An Oxen-compatible HTTP/1.1 server for oxdl's tests, benchmarks and demo.
 //!
 //! It answers as a real oxen-server 0.50.7 did (the captured answers are in oxdl's `tests/fixtures/`):
-//! `GET /versions/{revision}/{path}` (and `/file/...`), `GET /meta/...`, the batch download as
+//! `GET /versions/{revision}/{path}` (and `/file/...`), `GET /meta/...`, `GET /chunk/...` (byte ranges), the
+//! batch download as
 //! `QUERY /versions` (real servers) or `POST /versions/batch-download` (the documented route), with the
 //! same error bodies, and the batch answer as one gzip member around a GNU tar in request order, sent
 //! with chunked transfer encoding. Bodies are streamed from memory or disk, never built whole. For tests it
@@ -97,6 +98,11 @@ pub struct Config {
     pub meta: MetaMode,
     /// Misbehaviours for the first requests, one each, in order.
     pub faults: Vec<Fault>,
+    /// Serve `GET /chunk/...` (byte ranges) as real servers do; off, it is the generic route-missing 404.
+    pub chunk_route: bool,
+    /// Pace every response body to at most this many bytes per second (each connection on its own), as a
+    /// WAN path that caps each stream.
+    pub rate: Option<u64>,
     /// Wait this long before answering each listing request but the first (a slow listing).
     pub dir_delay: Option<Duration>,
     /// Extra files on branch `main`, by path.
@@ -121,6 +127,8 @@ impl Default for Config {
             cut_get_after: None,
             meta: MetaMode::Real,
             faults: Vec::new(),
+            chunk_route: true,
+            rate: None,
             dir_delay: None,
             extra_files: Vec::new(),
             resized: Vec::new(),
@@ -199,6 +207,8 @@ struct State {
 enum Payload {
     Bytes(Vec<u8>),
     Blob(Blob),
+    /// `len` bytes of a blob from `start`.
+    Range(Blob, u64, u64),
     /// A batch answer, built (gzip over tar) while it is sent.
     Archive(Vec<(String, Blob)>),
 }
@@ -284,6 +294,7 @@ impl State {
                 let half = match &response.payload {
                     Payload::Bytes(bytes) => bytes.len() as u64 / 2,
                     Payload::Blob(blob) => blob.size() / 2,
+                    Payload::Range(_, _, len) => len / 2,
                     Payload::Archive(_) => 64 * 1024,
                 };
                 Response {
@@ -307,6 +318,7 @@ impl State {
             (_, true) | (Payload::Archive(_), _) => None,
             (Payload::Bytes(bytes), false) => Some(bytes.len() as u64),
             (Payload::Blob(blob), false) => Some(blob.size()),
+            (Payload::Range(_, _, len), false) => Some(*len),
         };
         let mut socket = BufWriter::with_capacity(256 * 1024, stream.try_clone()?);
         write_head(&mut socket, response.status, &headers, length, !keep)?;
@@ -314,22 +326,24 @@ impl State {
             Some(_) => BodyWriter::Fixed(socket),
             None => BodyWriter::Chunked(Chunked::new(socket)),
         };
-        let mut body = Cutoff {
+        let body = Cutoff {
             inner: body,
             limit: response.cut,
             stall: response.stall,
             written: 0,
         };
+        let mut body = Paced::new(body, self.config.rate);
         let result = match response.payload {
             Payload::Bytes(bytes) => body.write_all(&bytes),
-            Payload::Blob(blob) => blob
-                .reader()
-                .and_then(|mut r| io::copy(&mut r, &mut body).map(drop)),
+            Payload::Blob(blob) => blob.reader().and_then(|mut r| copy(&mut r, &mut body)),
+            Payload::Range(blob, start, len) => blob
+                .range_reader(start, len)
+                .and_then(|mut r| copy(&mut r, &mut body)),
             Payload::Archive(entries) => self.write_archive(&mut body, &entries),
         };
         // Only a complete body gets its proper end (the last chunk); a cut one just stops.
         if result.is_ok() {
-            body.inner.finish()?;
+            body.inner.inner.finish()?;
         } else {
             let _ = body.flush();
         }
@@ -403,6 +417,11 @@ impl State {
                 self.get_file(resource, query)
             }
             ("GET", ["meta", resource @ ..]) if !resource.is_empty() => self.meta(resource),
+            ("GET", ["chunk", resource @ ..])
+                if !resource.is_empty() && self.config.chunk_route =>
+            {
+                self.chunk(resource, query)
+            }
             ("GET", ["dir", resource @ ..]) if !resource.is_empty() => self.dir(resource, query),
             ("QUERY", ["versions"]) => match self.config.batch_routes {
                 BatchRoutes::Real => self.batch(&request.body),
@@ -446,6 +465,7 @@ impl State {
                 };
                 serde_json::json!({
                     "filename": path.rsplit('/').next(), "hash": hash, "size": blob.size(), "is_dir": false,
+                    "latest_commit": {"id": self.repo.changed_in(&commit, &path)},
                     "resource": {"commit": {"id": commit}, "path": path},
                 })
             }
@@ -606,6 +626,48 @@ impl State {
         }
     }
 
+    /// `GET /chunk/{revision}/{path}?chunk_start=N&chunk_size=M`: bytes `[N, N+M)` of the file, answered
+    /// as the real server does (captured as `chunk-*`): the size defaults to 10 MiB, a range reaching past
+    /// the end is a 500, a missing path or a directory the generic 404, a bad number a 400 in text.
+    fn chunk(&self, resource: &[&str], query: &str) -> Response {
+        let mut start = 0u64;
+        let mut size = 10 * 1024 * 1024u64;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let target = match key {
+                "chunk_start" => &mut start,
+                "chunk_size" => &mut size,
+                _ => continue,
+            };
+            match value.parse() {
+                Ok(number) => *target = number,
+                Err(_) => {
+                    return text(
+                        400,
+                        "Query deserialize error: invalid digit found in string",
+                    );
+                }
+            }
+        }
+        let Some((blob, _)) = self
+            .repo
+            .resolve(resource)
+            .and_then(|(commit, path)| self.repo.file(&commit, &path))
+        else {
+            return generic_404();
+        };
+        if start >= blob.size() || start.saturating_add(size) > blob.size() {
+            let body = format!(
+                r#"{{"status":"error","status_message":"internal_server_error","oxen_version":"{OXEN_VERSION}"}}"#
+            );
+            return json(500, body.into_bytes());
+        }
+        Response {
+            cut: self.config.cut_get_after.map(|n| n as u64),
+            ..Response::new(200, Vec::new(), Payload::Range(blob.clone(), start, size))
+        }
+    }
+
     fn batch(&self, body: &[u8]) -> Response {
         let mut text = String::new();
         if GzDecoder::new(body).read_to_string(&mut text).is_err() {
@@ -690,6 +752,59 @@ impl Write for BodyWriter {
             BodyWriter::Fixed(w) => w.flush(),
             BodyWriter::Chunked(w) => w.flush(),
         }
+    }
+}
+
+/// Copies in large blocks (`io::copy` would use 8 KiB ones here), so the server keeps up with clients.
+fn copy(reader: &mut impl Read, writer: &mut impl Write) -> io::Result<()> {
+    let mut buf = vec![0; 256 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => writer.write_all(&buf[..n])?,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Holds a body to `rate` bytes per second (when set), in slices of at most 16 KiB so the pace is even.
+struct Paced<W: Write> {
+    inner: W,
+    rate: Option<u64>,
+    started: std::time::Instant,
+    sent: u64,
+}
+
+impl<W: Write> Paced<W> {
+    fn new(inner: W, rate: Option<u64>) -> Self {
+        Paced {
+            inner,
+            rate: rate.filter(|&r| r > 0),
+            started: std::time::Instant::now(),
+            sent: 0,
+        }
+    }
+}
+
+impl<W: Write> Write for Paced<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(rate) = self.rate else {
+            return self.inner.write(buf);
+        };
+        let n = self.inner.write(&buf[..buf.len().min(16 * 1024)])?;
+        self.sent += n as u64;
+        let due = Duration::from_secs_f64(self.sent as f64 / rate as f64);
+        if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+            // What is sent goes out before the pause, as it would on a slow link.
+            self.inner.flush()?;
+            thread::sleep(wait);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

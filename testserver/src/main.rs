@@ -38,6 +38,15 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     archive_cache: Option<PathBuf>,
 
+    /// Pace each response body to this many bytes per second (every connection on its own), to model a
+    /// WAN path where one stream is capped.
+    #[arg(long, value_name = "BYTES_PER_SEC")]
+    rate: Option<u64>,
+
+    /// Answer `/chunk` (ranged downloads) with the generic 404, as a server without the route.
+    #[arg(long)]
+    no_chunk: bool,
+
     /// Write the repository's `HASH PATH` lines (the list `oxdl batch` reads) to this file.
     #[arg(long, value_name = "FILE")]
     write_list: Option<PathBuf>,
@@ -67,6 +76,8 @@ fn main() -> Result<()> {
         token: args.token,
         gzip_level: args.gzip_level,
         archive_cache: args.archive_cache,
+        rate: args.rate,
+        chunk_route: !args.no_chunk,
         ..Config::default()
     };
     let server = Server::start(repo, config, &args.bind, args.port)

@@ -38,6 +38,22 @@ impl Blob {
         })
     }
 
+    /// A reader over `len` bytes from `start` (which the caller has checked lie inside the content).
+    pub fn range_reader(&self, start: u64, len: u64) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Blob::Memory(bytes) => {
+                let mut cursor = io::Cursor::new(bytes.clone());
+                cursor.set_position(start);
+                Box::new(cursor.take(len))
+            }
+            Blob::Disk { path, .. } => {
+                let mut file = File::open(path)?;
+                io::Seek::seek(&mut file, io::SeekFrom::Start(start))?;
+                Box::new(file.take(len))
+            }
+        })
+    }
+
     /// The Oxen content hash: XXH3-128 as lowercase hex without leading zeros.
     pub fn hash(&self) -> io::Result<String> {
         let mut hasher = Xxh3::new();

@@ -58,6 +58,9 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l skip-existing -d 'With
 size\t'Trust a file that is present and not empty (empty only for the empty file\'s hash); no hashing'
 never\t'Always fetch'"
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l shard -d 'With -r: only the files whose content hash falls in shard K of N (see `oxdl batch --help`)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l chunk-threshold -d 'Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the server\'s /chunk route, resumable across runs; smaller ones in one stream' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l chunk-size -d 'Size of each range of a ranged download (the last one is shorter)' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l connections -d 'Ranges fetched at once, each over its own connection' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F
@@ -74,6 +77,7 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l timeout -d 'Seconds wi
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l no-verify -d 'Skip checking the bytes against the content hash and size in the server\'s metadata'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s r -l recursive -d 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l dry-run -d 'With -r: print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing'
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l no-resume -d 'Discard what an earlier, interrupted download of this file left, and start from byte 0'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s q -l quiet -d 'Print nothing but errors'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l json -d 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s v -l verbose -d 'Log every request and answer on stderr (tokens and passwords are never shown)'

@@ -128,13 +128,13 @@ fn download(
                 ranged::Outcome::Done(done) => {
                     let revision = meta.revision.clone();
                     notes.note(format!(
-                        "{}: {} bytes, revision {}, verified; {} range requests over up to {} \
+                        "{}: {} bytes, revision {}, verified; {} range requests over {} \
                          connections{}",
                         path.display(),
                         done.copied.bytes,
                         revision.as_deref().unwrap_or("unknown (the server did not say)"),
                         done.requests,
-                        settings.connections,
+                        done.connections,
                         match done.resumed {
                             0 => String::new(),
                             n => format!(", {n} bytes resumed from an earlier run"),

@@ -120,6 +120,8 @@ pub(crate) struct Done {
     pub resumed: u64,
     /// Range requests made, retries included.
     pub requests: u64,
+    /// Connections used at once.
+    pub connections: usize,
 }
 
 /// Downloads one file by ranges into `job.target`, verified against `job.meta` before it appears there;
@@ -196,7 +198,7 @@ fn attempt(
     }
     let resumed = done.total();
     let shared = Arc::new(Shared::new(done));
-    let registered = Registered::new(&part, job, &shared);
+    let registered = Registered::register(&part, job, &shared);
     registered.save(progress);
     if resumed > 0 {
         progress.resumed(resumed);
@@ -237,6 +239,7 @@ fn attempt(
                 copied,
                 resumed,
                 requests,
+                connections: workers,
             }))
         }
         Ok(copied) => {
@@ -575,7 +578,7 @@ impl Drop for RegisteredGuard {
 }
 
 impl Registered {
-    fn new(part: &Part, job: &Job, shared: &Arc<Shared>) -> RegisteredGuard {
+    fn register(part: &Part, job: &Job, shared: &Arc<Shared>) -> RegisteredGuard {
         let commit = job
             .resource
             .split_once('/')
@@ -892,5 +895,93 @@ impl Ctx<'_> {
             hash: xxh.digest128(),
             sha256: sha.map(|sha| sha.finalize().into()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(size: u64) -> Vec<Range<u64>> {
+        Intervals::default().missing(size)
+    }
+
+    fn sizes(ranges: &[Range<u64>]) -> Vec<(u64, u64)> {
+        ranges.iter().map(|r| (r.start, r.end - r.start)).collect()
+    }
+
+    #[test]
+    fn ranges_end_exactly_at_the_end() {
+        let k = 1024;
+        // An exact multiple of the range size.
+        assert_eq!(
+            sizes(&plan(&whole(4 * k), k)),
+            vec![(0, k), (k, k), (2 * k, k), (3 * k, k)]
+        );
+        // One byte over: a last range of one byte, never one past the end.
+        assert_eq!(
+            sizes(&plan(&whole(2 * k + 1), k)),
+            vec![(0, k), (k, k), (2 * k, 1)]
+        );
+        // Smaller than one range.
+        assert_eq!(sizes(&plan(&whole(10), k)), vec![(0, 10)]);
+        // Empty: nothing to ask for.
+        assert!(plan(&Intervals::default().missing(0), k).is_empty());
+        // Only the gaps an earlier run left, each cut at its own end.
+        let mut done = Intervals::default();
+        done.insert(100..1500);
+        assert_eq!(
+            sizes(&plan(&done.missing(3000), k)),
+            vec![(0, 100), (1500, 1024), (2524, 476)]
+        );
+    }
+
+    #[test]
+    fn intervals_merge_and_tell_what_is_missing() {
+        let mut done = Intervals::default();
+        done.insert(10..20);
+        done.insert(30..40);
+        done.insert(20..25);
+        assert_eq!(done.0, vec![10..25, 30..40]);
+        done.insert(0..0);
+        done.insert(24..31);
+        assert_eq!(done.0, vec![10..40]);
+        done.insert(50..60);
+        done.insert(0..5);
+        assert_eq!(done.0, vec![0..5, 10..40, 50..60]);
+        assert_eq!(done.missing(70), vec![5..10, 40..50, 60..70]);
+        assert_eq!(done.total(), 45);
+        assert_eq!(done.end_from(12), Some(40));
+        assert_eq!(done.end_from(40), None);
+        assert_eq!(done.end_from(0), Some(5));
+        done.insert(0..100);
+        assert_eq!(done.0, vec![0..100]);
+        assert!(done.missing(100).is_empty());
+    }
+
+    #[test]
+    fn a_state_is_trusted_only_when_it_makes_sense() {
+        assert_eq!(
+            Intervals::from_pairs(&[[0, 10], [10, 20], [30, 40]], 40).map(|d| d.0),
+            Some(vec![0..20, 30..40])
+        );
+        for bad in [
+            &[[0, 10], [5, 20]][..],
+            &[[10, 20], [0, 5]],
+            &[[0, 0]],
+            &[[30, 50]],
+        ] {
+            assert!(Intervals::from_pairs(bad, 40).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn resume_files_sit_beside_the_target_under_its_name() {
+        let (part, state) = resume_paths(Path::new("out/big.bin"));
+        assert_eq!(part, Path::new("out/.oxdl-resume-big.bin.part"));
+        assert_eq!(state, Path::new("out/.oxdl-resume-big.bin.state"));
+        let long = "x".repeat(250);
+        let (part, _) = resume_paths(Path::new(&long));
+        assert!(part.to_string_lossy().len() < 60, "{}", part.display());
     }
 }

@@ -9,6 +9,7 @@ mod faults;
 mod generated;
 mod get;
 mod properties;
+mod ranged;
 mod scripting;
 mod tree;
 mod unpack;

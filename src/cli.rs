@@ -272,7 +272,7 @@ pub struct GetArgs {
 
     /// Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the
     /// server's /chunk route, resumable across runs; smaller ones in one stream.
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_size)]
     pub chunk_threshold: u64,
 
     /// Size of each range of a ranged download (the last one is shorter).

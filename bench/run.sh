@@ -4,8 +4,14 @@
 #
 #   bench/run.sh [RUNS]          RUNS timed runs of every command (default 5), after one warm-up each
 #
-# Environment: BENCH_DIR (data and outputs; default /tmp/oxdl-bench, needs about 6 GiB free),
-# JOBS (oxdl --jobs for the parallel rows; default 4).
+# Environment: BENCH_DIR (data and outputs; default /tmp/oxdl-bench, needs about 7 GiB free),
+# JOBS (oxdl --jobs for the parallel rows; default 4), SHM_DIR (tmpfs outputs; default /dev/shm/oxdl-bench,
+# needs 256 MiB), RATE (bytes per second per connection of the WAN model; default 20000000), BENCH_NOTE (a line
+# on the machine's state for RESULTS.md).
+#
+# Ranged downloads (`get` of large files through /chunk) run against a second server on the same data that
+# paces every connection to RATE (a WAN path where one stream is capped), and against the unlimited one with
+# the output on tmpfs and on disk.
 #
 # The server keeps each batch answer it has sent (--archive-cache) and replays it, so the timed runs measure
 # the clients, not the server's gzip; the warm-up run of each command fills that cache.
@@ -16,6 +22,8 @@ RUNS=${1:-5}
 [ "$RUNS" -ge 3 ] || { echo "bench: at least 3 runs make a median worth reading" >&2; exit 1; }
 WORK=${BENCH_DIR:-/tmp/oxdl-bench}
 JOBS=${JOBS:-4}
+SHM=${SHM_DIR:-/dev/shm/oxdl-bench}
+RATE=${RATE:-20000000}
 
 for tool in curl tar gzip /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }
@@ -26,7 +34,7 @@ BIN=$ROOT/target/release
 mkdir -p "$WORK"
 
 # Data sets, generated once: deterministic, compressible about 2:1 like tabular data.
-for kind in small large one; do
+for kind in small large one ranged; do
     if [ ! -e "$WORK/data-$kind.done" ]; then
         echo "bench: generating the $kind data set" >&2
         rm -rf "$WORK/data-$kind"
@@ -39,11 +47,14 @@ PIDS=()
 cleanup() { [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
 
-# Starts a server for a data set; sets URL_<kind>, writes the list files.
+# Starts a server for a data set (NAME: the data set, or SET-rate for its rate-limited twin); sets URL_<kind>,
+# writes the list files.
 start_server() {
-    local kind=$1
+    local kind=$1 data=${1%-rate}
+    local extra=()
+    [ "$kind" = "$data" ] || extra=(--rate "$RATE")
     rm -f "$WORK/url-$kind"
-    "$BIN/oxdl-testserver" "$WORK/data-$kind" --archive-cache "$WORK/cache-$kind" \
+    "$BIN/oxdl-testserver" "$WORK/data-$data" --archive-cache "$WORK/cache-$kind" "${extra[@]}" \
         --write-list "$WORK/list-$kind.txt" >"$WORK/url-$kind" 2>"$WORK/server-$kind.log" &
     PIDS+=($!)
     for _ in $(seq 600); do
@@ -54,18 +65,19 @@ start_server() {
     cut -d' ' -f1 "$WORK/list-$kind.txt" >"$WORK/hashes-$kind.txt"
     gzip -c "$WORK/hashes-$kind.txt" >"$WORK/hashes-$kind.gz"
 }
-for kind in small large one; do start_server "$kind"; done
+for kind in small large one ranged ranged-rate; do start_server "$kind"; done
 url() { head -n1 "$WORK/url-$1"; }
 
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
 OUT=$WORK/out
+SHMOUT=$SHM/out
 
 # run_once LABEL BYTES TIMED COMMAND...: one run into a fresh $OUT, recorded when TIMED is 1.
 run_once() {
     local label=$1 bytes=$2 timed=$3
     shift 3
-    rm -rf "$OUT" && mkdir -p "$OUT" && sync && sleep 1
+    rm -rf "$OUT" "$SHMOUT" && mkdir -p "$OUT" "$SHMOUT" && sync && sleep 1
     if ! /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/last.err"; then
         echo "bench: $label failed:" >&2
         cat "$WORK/last.err" >&2
@@ -116,9 +128,12 @@ check_output() {
         get) expected=$ONE ;;
         small) expected=$SMALL ;;
         large) expected=$LARGE ;;
+        wan) expected=$((512 << 20)) ;;
+        shm | disk) expected=$((256 << 20)) ;;
     esac
-    local got
-    got=$(file_bytes "$OUT")
+    local got dir=$OUT
+    [ "$1" != shm ] || dir=$SHMOUT
+    got=$(file_bytes "$dir")
     [ "$got" = "$expected" ] || { echo "bench: $1 wrote $got bytes, expected $expected" >&2; exit 1; }
 }
 
@@ -134,6 +149,67 @@ CMD_get_oxdl=("${OXDL[@]}" --host "$(url one)" get ox/demo main/table.csv -o "$O
 run_case small "$SMALL" curl-tar oxdl-j1 oxdl-jN
 run_case large "$LARGE" curl-tar oxdl-j1 oxdl-jN
 run_case get "$ONE" curl-o oxdl
+
+# Ranged downloads. wan: 512 MiB, each connection paced to RATE; shm and disk: 256 MiB unlimited, the output
+# on tmpfs (so the disk's writeback does not decide) and on disk. oxdl-1 is the single stream (threshold
+# above the size), for comparison.
+versions() { echo "$(url "$1")/api/repos/ox/demo/versions/main/$2"; }
+CMD_wan_curl_o=(curl -fsS -o "$OUT/wan.csv" "$(versions ranged-rate wan.csv)")
+CMD_wan_oxdl=("${OXDL[@]}" --host "$(url ranged-rate)" get ox/demo main/wan.csv -o "$OUT/wan.csv")
+CMD_shm_curl_o=(curl -fsS -o "$SHMOUT/loop.csv" "$(versions ranged loop.csv)")
+CMD_shm_oxdl=("${OXDL[@]}" --host "$(url ranged)" get ox/demo main/loop.csv -o "$SHMOUT/loop.csv")
+CMD_shm_oxdl_1=("${OXDL[@]}" --host "$(url ranged)" get ox/demo main/loop.csv -o "$SHMOUT/loop.csv" --chunk-threshold 1T)
+CMD_disk_curl_o=(curl -fsS -o "$OUT/loop.csv" "$(versions ranged loop.csv)")
+CMD_disk_oxdl=("${OXDL[@]}" --host "$(url ranged)" get ox/demo main/loop.csv -o "$OUT/loop.csv")
+CMD_disk_oxdl_1=("${OXDL[@]}" --host "$(url ranged)" get ox/demo main/loop.csv -o "$OUT/loop.csv" --chunk-threshold 1T)
+run_case wan $((512 << 20)) curl-o oxdl
+run_case shm $((256 << 20)) curl-o oxdl oxdl-1
+run_case disk $((256 << 20)) curl-o oxdl oxdl-1
+
+# Resume: a ranged download of the 512 MiB file from the paced server, killed outright (SIGKILL) when its state
+# file records half the file, then run again; the rerun's "N bytes resumed" line says what it did not fetch.
+RESUME=$WORK/resume.txt
+: >"$RESUME"
+state_done() {
+    # The bytes a state file records: the sum of its [start, end] pairs.
+    tr -c '0-9,[]' ' ' 2>/dev/null <"$1" | grep -o '\[[0-9]*,[0-9]*\]' | tr -d '[]' |
+        awk -F, '{ s += $2 - $1 } END { printf "%d\n", s }'
+}
+measure_resume() {
+    rm -rf "$OUT" && mkdir -p "$OUT"
+    local size=$((512 << 20)) state=$OUT/.oxdl-resume-wan.csv.state
+    "$BIN/oxdl" -q --host "$(url ranged-rate)" get ox/demo main/wan.csv -o "$OUT/wan.csv" &
+    local pid=$!
+    for _ in $(seq 600); do
+        [ "$(state_done "$state")" -ge $((size / 2)) ] 2>/dev/null && break
+        sleep 0.05
+    done
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null || true
+    local kept
+    kept=$(state_done "$state")
+    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$BIN/oxdl" --progress none --host "$(url ranged-rate)" \
+        get ox/demo main/wan.csv -o "$OUT/wan.csv" 2>"$WORK/resume.err"
+    local resumed secs kib
+    resumed=$(grep -o '[0-9]* bytes resumed' "$WORK/resume.err" | cut -d' ' -f1)
+    read -r secs kib <"$WORK/time.txt"
+    [ "$(file_bytes "$OUT")" = "$size" ] || { echo "bench: the resumed download is incomplete" >&2; exit 1; }
+    echo "$kept ${resumed:-0} $size $secs" >>"$RESUME"
+    echo "bench: resume: killed with $kept bytes saved, rerun resumed ${resumed:-0}, ${secs}s" >&2
+}
+for _ in $(seq "$RUNS"); do measure_resume; done
+RESUME_TABLE=$(awk '
+    { kept[NR] = $1; fetched[NR] = ($3 - $2) / $3; secs[NR] = $4; size = $3 }
+    function median(v, m,    i, j, t) {
+        for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+    }
+    END {
+        print "| killed with saved (median) | rerun fetched, share of the file (median, max) | rerun wall (s, median) |"
+        print "|---:|---:|---:|"
+        for (i = 1; i <= NR; i++) { k[i] = kept[i] / size; f[i] = fetched[i]; s[i] = secs[i]; if (fetched[i] > worst) worst = fetched[i] }
+        printf "| %.0f%% | %.1f%%, %.1f%% | %.2f |\n", median(k, NR) * 100, median(f, NR) * 100, worst * 100, median(s, NR)
+    }' "$RESUME")
 
 # The hash-list path: a million hashes on stdin, parsed, validated and sent (the server has none of them,
 # so each request of 10,000 comes back as a list of missing hashes). Linear work shows as seconds, not minutes.
@@ -176,7 +252,7 @@ TABLE=$(awk '
             for (j = 1; j <= n[key]; j++) if (kib[key, j] / 1024 > r) r = kib[key, j] / 1024
             mbs = (bytes[key] > 0 && s > 0) ? sprintf("%.0f", bytes[key] / s / 1e6) : "-"
             ratio = (part[2] ~ /^oxdl/ && (part[1] in base)) ? sprintf("%.3f", s / base[part[1]]) : "-"
-            tool = part[2]; sub(/-jN$/, "-j" jobs, tool); sub(/^curl-tar$/, "curl \\| tar", tool); sub(/^curl-o$/, "curl -o", tool)
+            tool = part[2]; sub(/-jN$/, "-j" jobs, tool); sub(/^curl-tar$/, "curl \\| tar", tool); sub(/^curl-o$/, "curl -o", tool); sub(/^oxdl-1$/, "oxdl, one stream", tool)
             printf "| %s | %s | %.2f | %s | %.1f | %s |\n", part[1], tool, s, mbs, r, ratio
         }
     }' jobs="$JOBS" "$RESULTS")
@@ -192,10 +268,20 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo "Baselines: \`curl -fsS -X QUERY --data-binary @hashes.gz URL | tar -xzf - -C DIR\` ($(curl --version | head -n1 | cut -d' ' -f1-2), $(tar --version | head -n1)) and \`curl -fsS -o FILE URL\`."
     echo "oxdl verifies every byte (XXH3-128) and writes every file atomically; the baselines verify nothing."
     echo "Peak RSS is that of the largest process (for \`curl | tar\`: curl; tar and gzip are smaller), the maximum over the runs."
+    [ -z "${BENCH_NOTE:-}" ] || echo "$BENCH_NOTE"
     echo
     echo "Data: small = 4,000 files of 4–64 KiB ($((SMALL / 1000000)) MB); large = 8 files of 128 MiB; get = one 1 GiB file; all compressible about 2:1."
     echo "hashlist = 1,000,000 hashes on stdin, parsed, validated and sent in requests of 10,000 (all reported missing by the server)."
+    echo "Ranged downloads (\`get\` of a file of at least \`--chunk-threshold\`, default 16 MiB, in ranges of 8 MiB over 8 connections;"
+    echo "the 1 GiB get above is one): wan = 512 MiB from a server pacing each connection to $((RATE / 1000000)) MB/s, output on disk;"
+    echo "shm = 256 MiB unlimited, output on tmpfs ($SHM); disk = the same, output on disk ($WORK). \"oxdl, one stream\" is"
+    echo "\`--chunk-threshold 1T\`: the single \`/versions\` stream."
     echo
     echo "$TABLE"
+    echo
+    echo "Resume: the wan download killed outright (SIGKILL) once its state file recorded half the file, then run again"
+    echo "($RUNS times); what the rerun fetched is the file minus the bytes it reported as resumed."
+    echo
+    echo "$RESUME_TABLE"
 } >"$ROOT/bench/RESULTS.md"
 echo "bench: wrote bench/RESULTS.md" >&2

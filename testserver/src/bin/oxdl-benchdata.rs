@@ -1,7 +1,8 @@
 //! `oxdl-benchdata KIND DIR`: writes the benchmark's data sets, deterministic and compressible like real
 //! tabular data (about 2:1 under gzip), so that decompression costs what it costs on real repositories.
 //!
-//! Kinds: `small` (4,000 files of 4–64 KiB), `large` (8 files of 128 MiB), `one` (one file of 1 GiB).
+//! Kinds: `small` (4,000 files of 4–64 KiB), `large` (8 files of 128 MiB), `one` (one file of 1 GiB),
+//! `ranged` (one file of 512 MiB and one of 256 MiB, for ranged downloads).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -50,7 +51,7 @@ fn write_file(path: &Path, size: u64, rng: &mut Rng) -> Result<()> {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [kind, dir] = args.as_slice() else {
-        bail!("usage: oxdl-benchdata small|large|one DIR");
+        bail!("usage: oxdl-benchdata small|large|one|ranged DIR");
     };
     let dir = Path::new(dir);
     std::fs::create_dir_all(dir)?;
@@ -70,7 +71,11 @@ fn main() -> Result<()> {
             }
         }
         "one" => write_file(&dir.join("table.csv"), 1 << 30, &mut rng)?,
-        other => bail!("unknown kind '{other}': small, large or one"),
+        "ranged" => {
+            write_file(&dir.join("wan.csv"), 512 << 20, &mut rng)?;
+            write_file(&dir.join("loop.csv"), 256 << 20, &mut rng)?;
+        }
+        other => bail!("unknown kind '{other}': small, large, one or ranged"),
     }
     Ok(())
 }

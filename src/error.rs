@@ -216,7 +216,7 @@ pub fn exit_code_help() -> String {
         text.push_str(&format!("  {code}  {what}\n"));
     }
     text.push_str(
-        "  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM; unfinished files removed\n",
+        "  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM; unfinished files removed (a large file's\n                 part is kept to resume)\n",
     );
     text.push_str(&severity_help());
     text

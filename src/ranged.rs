@@ -777,9 +777,36 @@ impl Ctx<'_> {
             if self.stopped() {
                 return Err(anyhow::Error::new(Stopped));
             }
+            // A whole block is gathered before it is written and handed on: fewer writes, and a block
+            // held for the hasher is all bytes, not a few KiB in a 256 KiB buffer.
             let want = (end - *pos).min(buf.len() as u64) as usize;
-            let n = match body.read(&mut buf[..want]) {
-                Ok(0) => {
+            let mut filled = 0;
+            let mut broken = None;
+            while filled < want {
+                match body.read(&mut buf[filled..want]) {
+                    Ok(0) => {
+                        broken = Some(None);
+                        break;
+                    }
+                    Ok(n) => filled += n,
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(err) => {
+                        broken = Some(Some(err));
+                        break;
+                    }
+                }
+            }
+            if filled > 0 {
+                self.file
+                    .write_all_at(&buf[..filled], *pos)
+                    .map_err(|err| write_failure(err, &self.shown))?;
+                self.accept(*pos, filled, buf);
+                *pos += filled as u64;
+            }
+            // What arrived before the break is kept: the retry asks for the rest only.
+            match broken {
+                None => {}
+                Some(None) => {
                     return Err(transient(
                         Kind::Integrity,
                         format!(
@@ -789,9 +816,7 @@ impl Ctx<'_> {
                         None,
                     ));
                 }
-                Ok(n) => n,
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(err) => {
+                Some(Some(err)) => {
                     return Err(read_failure(
                         err,
                         &format!(
@@ -800,12 +825,7 @@ impl Ctx<'_> {
                         ),
                     ));
                 }
-            };
-            self.file
-                .write_all_at(&buf[..n], *pos)
-                .map_err(|err| write_failure(err, &self.shown))?;
-            self.accept(*pos, n, buf);
-            *pos += n as u64;
+            }
         }
         Ok(())
     }
@@ -817,12 +837,13 @@ impl Ctx<'_> {
             let mut inner = lock(&self.shared.inner);
             inner.done.insert(pos..pos + n as u64);
             inner.fetched += n as u64;
-            if pos == inner.hashed || inner.pending_bytes + n <= WINDOW {
+            // Counted by buffer, not by bytes used, so memory is bounded however the bytes arrive.
+            if pos == inner.hashed || inner.pending_bytes + BLOCK <= WINDOW {
                 let fresh = inner.spare.pop().unwrap_or_else(|| vec![0; BLOCK]);
                 inner
                     .pending
                     .insert(pos, (std::mem::replace(buf, fresh), n));
-                inner.pending_bytes += n;
+                inner.pending_bytes += BLOCK;
             }
         }
         self.shared.wake.notify_one();
@@ -857,7 +878,7 @@ impl Ctx<'_> {
                 continue;
             }
             if let Some((block, n)) = inner.pending.remove(&hashed) {
-                inner.pending_bytes -= n;
+                inner.pending_bytes -= BLOCK;
                 hashed += n as u64;
                 inner.hashed = hashed;
                 drop(inner);

@@ -14,7 +14,7 @@ pub mod hashes;
 pub mod interrupt;
 pub mod listfmt;
 mod ls;
-mod output;
+pub mod output;
 mod progress;
 mod proxy;
 mod remote;

@@ -45,6 +45,8 @@ impl Stop {
 pub(super) struct Outcome {
     /// Hashes fetched, verified and published at every destination.
     pub(super) fetched: Vec<u128>,
+    /// Destinations written by those fetches.
+    pub(super) fetched_files: usize,
     /// Files the server does not have.
     pub(super) missing: Vec<Wanted>,
     /// Files not fetched because their request failed, or was never sent after a stop.
@@ -160,6 +162,10 @@ fn fetch_request(
         done: HashSet::new(),
     };
     while !remaining.is_empty() {
+        if context.stop.is_set() {
+            let err = fail(Kind::Network, "not requested: the run was stopped");
+            return Err((err, remaining));
+        }
         let done_before = tracker.done.len();
         let result = gzip_list(&remaining).and_then(|body| context.remote.batch(&body));
         let result = match result {
@@ -228,6 +234,7 @@ impl Observer for Tracker<'_, '_> {
     fn file_done(&mut self, wanted: &Wanted, copied: &Copied) {
         self.done.insert(wanted.value);
         self.outcome.fetched.push(wanted.value);
+        self.outcome.fetched_files += wanted.destinations.len();
         self.context.progress.file_done();
         for destination in &wanted.destinations {
             self.outcome.bytes += copied.bytes;

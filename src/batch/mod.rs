@@ -145,15 +145,25 @@ pub(crate) fn execute(
                 List::Arriving(receiver)
             }
         };
+        // Closed however planning ends, even by a panic, so that no worker waits for ever.
+        let closing = CloseOnDrop(&queue);
         let planning = plan(list, settings, &mut planner, &mut sink, reporter, &stop);
         if planning.is_err() {
             // A bad line or a local failure: no new request starts.
             stop.set();
         }
-        queue.close();
+        drop(closing);
         let outcomes: Vec<fetch::Outcome> = workers
             .into_iter()
-            .map(|worker| worker.join().unwrap_or_default())
+            .map(|worker| {
+                worker.join().unwrap_or_else(|_| fetch::Outcome {
+                    errors: vec![fail(
+                        Kind::Other,
+                        "a download thread crashed; some files were neither fetched nor reported",
+                    )],
+                    ..fetch::Outcome::default()
+                })
+            })
             .collect();
         (planning, outcomes)
     });
@@ -162,14 +172,26 @@ pub(crate) fn execute(
     if let Sink::DryRun(dry) = sink {
         return report::dry_run(settings, planner.finish(), planning, dry, reporter, &notes);
     }
+    // Files planned but never handed out, as the run stopped first.
+    let unsent = planner.dispatch();
     report::finish(
         settings,
         planner.finish(),
         planning,
         outcomes,
+        unsent,
         reporter,
         &notes,
     )
+}
+
+/// Closes the queue when dropped.
+struct CloseOnDrop<'a>(&'a Queue);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// The list as the planner takes it.

@@ -117,13 +117,16 @@ pub struct GlobalArgs {
 
     /// Keep every file downloaded in this content-addressed cache, and put files the cache holds in place
     /// from it instead of downloading them (get, batch, get -r). Shared by every run, output directory
-    /// and repository; safe for runs at the same time.
+    /// and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none.
     #[arg(
         long,
         global = true,
         env = "OXDL_CACHE_DIR",
+        hide_env_values = true,
         value_name = "DIR",
-        help_heading = "Cache"
+        help_heading = "Cache",
+        // Not PathBuf's own parser, which refuses the empty value that means no cache.
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from)
     )]
     pub cache_dir: Option<PathBuf>,
 

@@ -424,7 +424,7 @@ pub(crate) fn run(args: &CacheArgs, global: &GlobalArgs) -> Result<()> {
         CacheAction::Info => {
             let total = bytes(&entries);
             let line = if global.json {
-                serde_json::json!({"dir": dir, "entries": entries.len(), "bytes": total})
+                serde_json::json!({"dir": dir.to_string_lossy(), "entries": entries.len(), "bytes": total})
                     .to_string()
             } else {
                 format!(
@@ -475,7 +475,7 @@ pub(crate) fn run(args: &CacheArgs, global: &GlobalArgs) -> Result<()> {
             if global.json {
                 print_line(
                     &serde_json::json!({
-                        "dir": dir, "removed": removed, "removed_bytes": removed_bytes,
+                        "dir": dir.to_string_lossy(), "removed": removed, "removed_bytes": removed_bytes,
                         "entries": kept, "bytes": total,
                     })
                     .to_string(),

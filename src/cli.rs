@@ -17,7 +17,8 @@ pub const DEFAULT_HOST: &str = "https://hub.oxen.ai";
                   `oxdl get` fetches one file by path, or a directory tree with -r; `oxdl batch` fetches \
                   many files by content hash, streaming the server's tarball straight to disk and verifying \
                   every file; `oxdl ls` lists a directory as the hash list batch reads; `oxdl verify` checks \
-                  files on disk against such a list, offline.",
+                  files on disk against such a list, offline. With --cache-dir, every file fetched is kept in a cache \
+                  shared by all runs and is not downloaded again (`oxdl cache` looks after it).",
     after_long_help = crate::error::exit_code_help(),
     propagate_version = true
 )]

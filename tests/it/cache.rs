@@ -133,7 +133,13 @@ fn a_second_batch_into_a_new_directory_downloads_nothing() {
     assert_eq!(assert_cache_sound(&cache), 8);
     assert!(cache.join("CACHEDIR.TAG").exists());
 
-    let run = batch_into(&sandbox, &server, &cache, "two", &["--json"]);
+    let run = batch_into(
+        &sandbox,
+        &server,
+        &cache,
+        "two",
+        &["--json", "--checksums", "sums.txt"],
+    );
     run.expect_code(0)
         .expect_stderr("8 file(s) put in place from the cache in")
         .expect_stderr("8 fetched, 0 skipped, 0 missing, 0 failed");
@@ -151,6 +157,9 @@ fn a_second_batch_into_a_new_directory_downloads_nothing() {
     }
     assert_eq!(lines[8]["summary"]["fetched"], 8);
     assert_eq!(lines[8]["summary"]["bytes"], 6542);
+    // Files from the cache are in the manifest like any other file in place.
+    let sums = std::fs::read_to_string(sandbox.join("sums.txt")).unwrap();
+    assert_eq!(sums.lines().count(), 8, "{sums}");
     assert!(temp_files(&cache).is_empty());
 }
 
@@ -350,7 +359,13 @@ fn a_damaged_cache_entry_is_fetched_again() {
     let hello = listed()[1].0.clone();
     damage(&cache, &hello);
     let before = server.requests().len();
-    let run = batch_into(&sandbox, &server, &cache, "two", &["--json"]);
+    let run = batch_into(
+        &sandbox,
+        &server,
+        &cache,
+        "two",
+        &["--json", "--checksums", "sums.txt"],
+    );
     run.expect_code(0)
         .expect_stderr(&format!("the cache's copy of {hello}"))
         .expect_stderr("is damaged; removed, fetching the file again");

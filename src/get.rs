@@ -55,14 +55,14 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
     };
     let mut expected = None;
     match download(remote, args, ui, reporter, &mut target, &mut expected) {
-        Ok((copied, revision)) => {
+        Ok((copied, revision, status)) => {
             let hash = format!("{:x}", copied.hash);
             reporter.file(FileReport {
                 hash: Some(&hash),
                 path: Path::new(&shown),
                 bytes: Some(copied.bytes),
                 sha256: copied.sha256.as_ref(),
-                status: Status::Fetched,
+                status,
                 error: None,
             })?;
             reporter.summary(serde_json::json!({
@@ -94,7 +94,8 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
     }
 }
 
-/// Fetches the metadata (into `expected`) and the bytes, retrying as allowed; the copy and revision.
+/// Fetches the metadata (into `expected`) and the bytes, retrying as allowed, unless the cache holds
+/// them; the copy, revision and where it came from.
 fn download(
     remote: &Remote,
     args: &GetArgs,
@@ -102,11 +103,18 @@ fn download(
     reporter: &Reporter,
     target: &mut Target,
     expected: &mut Option<Meta>,
-) -> Result<(Copied, Option<String>)> {
+) -> Result<(Copied, Option<String>, Status)> {
     let context = || format!("cannot download {} from {}", args.resource, args.repo);
     let notes = Progress::notes(&ui.display);
     if !(args.no_verify || args.width.is_some() || args.height.is_some()) {
         *expected = expected_content(remote, args, ui, &notes)?;
+    }
+    // Only a regular file: its bytes are checked before they appear; a stream's could not be taken back.
+    if let (Some(cache), Some(meta), Target::File(path)) = (&ui.cache, &*expected, &*target)
+        && let Some((copied, revision)) =
+            cache.get(meta, path, reporter.wants_sha256(), &|l| notes.note(l))?
+    {
+        return Ok((copied, revision, Status::Cached));
     }
     let mut backoff = ui.retry.backoff();
     let (shown, copied, revision) = loop {
@@ -123,6 +131,9 @@ fn download(
             Err(err) => return Err(err).with_context(context),
         }
     };
+    if let (Some(cache), Some(_), Target::File(path)) = (&ui.cache, &*expected, &*target) {
+        cache.insert(path, copied.hash, &|line| notes.note(line));
+    }
     notes.note(format!(
         "{shown}: {} bytes, revision {}{}",
         copied.bytes,
@@ -131,7 +142,7 @@ fn download(
             .unwrap_or("unknown (the server did not say)"),
         if expected.is_some() { ", verified" } else { "" }
     ));
-    Ok((copied, revision))
+    Ok((copied, revision, Status::Fetched))
 }
 
 /// The hash and size the bytes must have, from the server's metadata; `None` (with a warning) when

@@ -55,6 +55,8 @@ pub(super) struct Outcome {
     pub(super) errors: Vec<anyhow::Error>,
     /// Bytes of the files published (each destination counted).
     pub(super) bytes: u64,
+    /// How many of the `fetched` hashes were put in place from the cache, not downloaded.
+    pub(super) cached: usize,
 }
 
 /// Requests waiting for a worker; closed when no more will come.
@@ -154,7 +156,7 @@ fn fetch_request(
     chunk: Vec<Wanted>,
     outcome: &mut Outcome,
 ) -> Result<(), (anyhow::Error, Vec<Wanted>)> {
-    let mut remaining = chunk;
+    let mut remaining = take_cached(context, chunk, outcome)?;
     let mut backoff = context.ui.retry.backoff();
     let mut tracker = Tracker {
         context,
@@ -233,22 +235,75 @@ impl Observer for Tracker<'_, '_> {
 
     fn file_done(&mut self, wanted: &Wanted, copied: &Copied) {
         self.done.insert(wanted.value);
-        self.outcome.fetched.push(wanted.value);
-        self.outcome.fetched_files += wanted.destinations.len();
-        self.context.progress.file_done();
-        for destination in &wanted.destinations {
-            self.outcome.bytes += copied.bytes;
-            // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
-            let _ = self.context.reporter.file(FileReport {
-                hash: Some(&wanted.hash),
-                path: destination,
-                bytes: Some(copied.bytes),
-                sha256: copied.sha256.as_ref(),
-                status: Status::Fetched,
-                error: None,
+        record(self.context, self.outcome, wanted, copied, Status::Fetched);
+        if let Some(cache) = &self.context.ui.cache {
+            let first = self.context.out.join(&wanted.destinations[0]);
+            cache.insert(&first, wanted.value, &|line| {
+                self.context.progress.note(line)
             });
         }
     }
+}
+
+/// Counts and reports a file in place at all its destinations.
+fn record(
+    context: &Context,
+    outcome: &mut Outcome,
+    wanted: &Wanted,
+    copied: &Copied,
+    status: Status,
+) {
+    outcome.fetched.push(wanted.value);
+    outcome.fetched_files += wanted.destinations.len();
+    context.progress.file_done();
+    for destination in &wanted.destinations {
+        outcome.bytes += copied.bytes;
+        // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
+        let _ = context.reporter.file(FileReport {
+            hash: Some(&wanted.hash),
+            path: destination,
+            bytes: Some(copied.bytes),
+            sha256: copied.sha256.as_ref(),
+            status,
+            error: None,
+        });
+    }
+}
+
+/// Puts the files of `chunk` that the cache holds in place from it, and returns the others, to download.
+/// On failure (a destination that cannot be written), returns the error and the files not in place.
+fn take_cached(
+    context: &Context,
+    chunk: Vec<Wanted>,
+    outcome: &mut Outcome,
+) -> Result<Vec<Wanted>, (anyhow::Error, Vec<Wanted>)> {
+    let Some(cache) = &context.ui.cache else {
+        return Ok(chunk);
+    };
+    let sha256 = context.reporter.wants_sha256();
+    let note = |line| context.progress.note(line);
+    let mut rest = Vec::new();
+    let mut files = chunk.into_iter();
+    while let Some(wanted) = files.next() {
+        let targets: Vec<_> = wanted
+            .destinations
+            .iter()
+            .map(|d| context.out.join(d))
+            .collect();
+        match cache.place(wanted.value, &targets, sha256, &note) {
+            Ok(Some(copied)) => {
+                record(context, outcome, &wanted, &copied, Status::Cached);
+                outcome.cached += 1;
+            }
+            Ok(None) => rest.push(wanted),
+            Err(err) => {
+                rest.push(wanted);
+                rest.extend(files);
+                return Err((err, rest));
+            }
+        }
+    }
+    Ok(rest)
 }
 
 /// The request body: `HASH\n` lines, gzipped.

@@ -169,6 +169,13 @@ pub(crate) fn execute(
     });
     progress.finish();
     let notes = Progress::notes(&ui.display);
+    let cached: usize = outcomes.iter().map(|o| o.cached).sum();
+    if let Some(cache) = ui.cache.as_ref().filter(|_| cached > 0) {
+        notes.note(format!(
+            "oxdl: {cached} file(s) put in place from the cache in {}, not downloaded",
+            cache.dir().display()
+        ));
+    }
     if let Sink::DryRun(dry) = sink {
         return report::dry_run(settings, planner.finish(), planning, dry, reporter, &notes);
     }

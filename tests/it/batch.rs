@@ -8,26 +8,11 @@ use std::sync::Arc;
 use support::server::{
     BatchRoutes, Config, end_of_archive, fixtures, gzip, hash_of, raw_entry, tar_of,
 };
-use support::{Sandbox, TestServer, batch, repo_file};
+use support::{Sandbox, TestServer, batch, listed, repo_file, with_paths_txt};
 
 /// The captured list: 8 files of the repository at `main`.
 fn hashes_txt() -> String {
     std::fs::read_to_string(fixtures().join("hashes.txt")).unwrap()
-}
-
-fn with_paths_txt() -> String {
-    std::fs::read_to_string(fixtures().join("hashes-with-paths.txt")).unwrap()
-}
-
-/// `(hash, path)` of every file in the captured list.
-fn listed() -> Vec<(String, String)> {
-    with_paths_txt()
-        .lines()
-        .map(|line| {
-            let (hash, path) = line.split_once(' ').unwrap();
-            (hash.to_string(), path.to_string())
-        })
-        .collect()
 }
 
 fn assert_no_temp_files(sandbox: &Sandbox) {

@@ -4,24 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::support::server::{Config, fixtures, hash_of};
-use crate::support::{Run, Sandbox, TestServer, repo_file, temp_files};
-
-/// The captured list: 8 files of `main` with their paths.
-fn with_paths_txt() -> String {
-    std::fs::read_to_string(fixtures().join("hashes-with-paths.txt")).unwrap()
-}
-
-/// `(hash, path)` of every file in the captured list.
-fn listed() -> Vec<(String, String)> {
-    with_paths_txt()
-        .lines()
-        .map(|line| {
-            let (hash, path) = line.split_once(' ').unwrap();
-            (hash.to_string(), path.to_string())
-        })
-        .collect()
-}
+use crate::support::server::{Config, hash_of};
+use crate::support::{Run, Sandbox, TestServer, listed, repo_file, temp_files, with_paths_txt};
 
 /// Requests that download file content (batch requests and file downloads); listings and `/meta` are
 /// not counted.

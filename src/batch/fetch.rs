@@ -4,9 +4,10 @@
 use std::collections::{HashSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
+use std::time::Duration;
 
 use anyhow::Result;
 use flate2::Compression;
@@ -59,15 +60,30 @@ pub(super) struct Outcome {
     pub(super) cached: usize,
 }
 
-/// Requests waiting for a worker; closed when no more will come.
-#[derive(Default)]
+/// Requests waiting for a worker; closed when no more will come. Bounded, so that a listing or a pipe
+/// faster than the downloads waits instead of piling requests up in memory.
 pub(super) struct Queue {
     state: Mutex<(VecDeque<Vec<Wanted>>, bool)>,
     ready: Condvar,
+    space: Condvar,
+    capacity: usize,
+    /// Workers still taking requests: with none left (all crashed), nobody would make space.
+    alive: AtomicUsize,
 }
 
 impl Queue {
-    /// Queues `files` as requests of `size` files each.
+    /// A queue holding at most `capacity` requests.
+    pub(super) fn new(capacity: usize) -> Self {
+        Queue {
+            state: Mutex::new((VecDeque::new(), false)),
+            ready: Condvar::new(),
+            space: Condvar::new(),
+            capacity: capacity.max(1),
+            alive: AtomicUsize::new(0),
+        }
+    }
+
+    /// Queues `files` as requests of `size` files each, waiting for room.
     pub(super) fn push_split(&self, files: Vec<Wanted>, size: usize) {
         let mut files = files.into_iter();
         loop {
@@ -75,7 +91,15 @@ impl Queue {
             if chunk.is_empty() {
                 return;
             }
-            lock(&self.state).0.push_back(chunk);
+            let mut state = lock(&self.state);
+            while state.0.len() >= self.capacity && self.alive.load(Ordering::Relaxed) > 0 {
+                state = self
+                    .space
+                    .wait_timeout(state, Duration::from_millis(100))
+                    .map_or_else(|e| e.into_inner().0, |(state, _)| state);
+            }
+            state.0.push_back(chunk);
+            drop(state);
             self.ready.notify_one();
         }
     }
@@ -91,6 +115,7 @@ impl Queue {
         let mut state = lock(&self.state);
         loop {
             if let Some(chunk) = state.0.pop_front() {
+                self.space.notify_one();
                 return Some(chunk);
             }
             if state.1 {
@@ -98,6 +123,23 @@ impl Queue {
             }
             state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+/// Counts a worker as taking requests for as long as it lives, panicking or not.
+struct Alive<'a>(&'a Queue);
+
+impl<'a> Alive<'a> {
+    fn new(queue: &'a Queue) -> Self {
+        queue.alive.fetch_add(1, Ordering::Relaxed);
+        Alive(queue)
+    }
+}
+
+impl Drop for Alive<'_> {
+    fn drop(&mut self) {
+        self.0.alive.fetch_sub(1, Ordering::Relaxed);
+        self.0.space.notify_all();
     }
 }
 
@@ -121,7 +163,13 @@ pub(super) fn start<'scope>(
     jobs: usize,
 ) -> Vec<ScopedJoinHandle<'scope, Outcome>> {
     (0..jobs.max(1))
-        .map(|_| scope.spawn(move || work(context, queue)))
+        .map(|_| {
+            let alive = Alive::new(queue);
+            scope.spawn(move || {
+                let _alive = alive;
+                work(context, queue)
+            })
+        })
         .collect()
 }
 

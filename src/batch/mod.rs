@@ -116,7 +116,8 @@ pub(crate) fn execute(
         stop: &stop,
         told_missing: AtomicBool::new(false),
     };
-    let queue = Queue::default();
+    // Two requests waiting per worker keep every worker busy without holding the list in memory.
+    let queue = Queue::new(settings.jobs.max(1) * 2);
     let mut sink = if settings.dry_run {
         Sink::DryRun(DryRun::default())
     } else {
@@ -242,7 +243,7 @@ impl Sink<'_> {
                     for destination in &w.destinations {
                         dry.files += 1;
                         dry.bytes += w.size.unwrap_or(0);
-                        report::planned(w, destination, reporter)?;
+                        report::planned_file(w, destination, reporter)?;
                     }
                 }
                 Ok(())

@@ -27,6 +27,8 @@ pub(super) struct Late {
     /// The hash's first destination, which the fetch writes.
     pub(super) first: PathBuf,
     pub(super) destination: PathBuf,
+    /// The size, when the list gave it.
+    pub(super) size: Option<u64>,
 }
 
 /// Where each hash stands.
@@ -155,6 +157,7 @@ impl<'a> Planner<'a> {
                 value,
                 first: first.clone(),
                 destination,
+                size: self.sizes.get(&value).copied(),
             }),
             Some(&State::Skipped(index)) => {
                 let found = self.holds(&destination, value);

@@ -110,16 +110,27 @@ pub(super) fn dry_run(
         report_skipped(group, reporter)?;
         in_place += group.places.len();
     }
-    // Destinations that came after their hash was planned would be copied from it.
-    let late_files = planned.late.len() as u64;
-    let files = dry.files + late_files;
+    // Destinations that came after their hash was planned: fetched with it (then copied).
+    let mut files = dry.files;
+    let mut bytes = dry.bytes;
+    for late in &planned.late {
+        let w = Wanted {
+            hash: format!("{:x}", late.value),
+            value: late.value,
+            destinations: Vec::new(),
+            size: late.size,
+        };
+        planned_file(&w, &late.destination, reporter)?;
+        files += 1;
+        bytes += late.size.unwrap_or(0);
+    }
     notes.note(format!(
         "dry run: {files} file(s) to fetch ({} bytes known), {in_place} already in place; nothing was \
          downloaded",
-        dry.bytes
+        bytes
     ));
     let mut json = serde_json::json!({
-        "dry_run": true, "files": files, "bytes": dry.bytes, "skipped": in_place,
+        "dry_run": true, "files": files, "bytes": bytes, "skipped": in_place,
     });
     if let Some(revision) = &settings.revision {
         json["revision"] = serde_json::json!(revision);
@@ -130,7 +141,7 @@ pub(super) fn dry_run(
 }
 
 /// One line (or JSON object) of a dry run: a file that would be fetched.
-pub(super) fn planned(w: &Wanted, destination: &Path, reporter: &Reporter) -> Result<()> {
+pub(super) fn planned_file(w: &Wanted, destination: &Path, reporter: &Reporter) -> Result<()> {
     if reporter.json() {
         return reporter.file(FileReport {
             hash: Some(&w.hash),

@@ -31,11 +31,14 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -44,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Download many files by content hash')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List files as `HASH PATH` lines, the list `oxdl batch` reads')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check files on disk against a hash list, offline: no server, no token')
+            [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Look after the cache of --cache-dir: its size, and evicting what was used least recently')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -72,6 +76,8 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Skip checking the bytes against the content hash and size in the server''s metadata')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)')
             [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)')
@@ -82,6 +88,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -106,6 +113,8 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
             [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
             [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing')
@@ -114,6 +123,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -133,6 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'List the files of subdirectories too')
             [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'List the files of subdirectories too')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'For people: size, hash and path, and the directories')
@@ -144,6 +156,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -166,6 +179,8 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
             [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
             [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
@@ -173,10 +188,105 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'oxdl;cache' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server to talk to: HOST[:PORT] or a full base URL')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the server (otherwise read from the oxen auth_config.toml)')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)')
+            [CompletionResult]::new('--checksums', '--checksums', [CompletionResultType]::ParameterName, 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Print how many files the cache holds and their bytes')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Evict the least recently used files until the cache holds at most SIZE')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'oxdl;cache;info' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server to talk to: HOST[:PORT] or a full base URL')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the server (otherwise read from the oxen auth_config.toml)')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)')
+            [CompletionResult]::new('--checksums', '--checksums', [CompletionResultType]::ParameterName, 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'oxdl;cache;prune' {
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'The most the cache may hold afterwards: bytes, or a number with K, M, G or T (powers of 1024), e.g. 500M, 10G, 1.5T')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server to talk to: HOST[:PORT] or a full base URL')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the server (otherwise read from the oxen auth_config.toml)')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none')
+            [CompletionResult]::new('--proxy', '--proxy', [CompletionResultType]::ParameterName, 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)')
+            [CompletionResult]::new('--checksums', '--checksums', [CompletionResultType]::ParameterName, 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for establishing a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)')
+            [CompletionResult]::new('--cache-dir', '--cache-dir', [CompletionResultType]::ParameterName, 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log every request and answer on stderr (tokens and passwords are never shown)')
+            [CompletionResult]::new('--trust-cache', '--trust-cache', [CompletionResultType]::ParameterName, 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'oxdl;cache;help' {
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Print how many files the cache holds and their bytes')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Evict the least recently used files until the cache holds at most SIZE')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'oxdl;cache;help;info' {
+            break
+        }
+        'oxdl;cache;help;prune' {
+            break
+        }
+        'oxdl;cache;help;help' {
             break
         }
         'oxdl;help' {
@@ -184,6 +294,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Download many files by content hash')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List files as `HASH PATH` lines, the list `oxdl batch` reads')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check files on disk against a hash list, offline: no server, no token')
+            [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'Look after the cache of --cache-dir: its size, and evicting what was used least recently')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -197,6 +308,17 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             break
         }
         'oxdl;help;verify' {
+            break
+        }
+        'oxdl;help;cache' {
+            [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Print how many files the cache holds and their bytes')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Evict the least recently used files until the cache holds at most SIZE')
+            break
+        }
+        'oxdl;help;cache;info' {
+            break
+        }
+        'oxdl;help;cache;prune' {
             break
         }
         'oxdl;help;help' {

@@ -19,6 +19,9 @@ _oxdl() {
             oxdl,batch)
                 cmd="oxdl__subcmd__batch"
                 ;;
+            oxdl,cache)
+                cmd="oxdl__subcmd__cache"
+                ;;
             oxdl,get)
                 cmd="oxdl__subcmd__get"
                 ;;
@@ -31,8 +34,29 @@ _oxdl() {
             oxdl,verify)
                 cmd="oxdl__subcmd__verify"
                 ;;
+            oxdl__subcmd__cache,help)
+                cmd="oxdl__subcmd__cache__subcmd__help"
+                ;;
+            oxdl__subcmd__cache,info)
+                cmd="oxdl__subcmd__cache__subcmd__info"
+                ;;
+            oxdl__subcmd__cache,prune)
+                cmd="oxdl__subcmd__cache__subcmd__prune"
+                ;;
+            oxdl__subcmd__cache__subcmd__help,help)
+                cmd="oxdl__subcmd__cache__subcmd__help__subcmd__help"
+                ;;
+            oxdl__subcmd__cache__subcmd__help,info)
+                cmd="oxdl__subcmd__cache__subcmd__help__subcmd__info"
+                ;;
+            oxdl__subcmd__cache__subcmd__help,prune)
+                cmd="oxdl__subcmd__cache__subcmd__help__subcmd__prune"
+                ;;
             oxdl__subcmd__help,batch)
                 cmd="oxdl__subcmd__help__subcmd__batch"
+                ;;
+            oxdl__subcmd__help,cache)
+                cmd="oxdl__subcmd__help__subcmd__cache"
                 ;;
             oxdl__subcmd__help,get)
                 cmd="oxdl__subcmd__help__subcmd__get"
@@ -46,6 +70,12 @@ _oxdl() {
             oxdl__subcmd__help,verify)
                 cmd="oxdl__subcmd__help__subcmd__verify"
                 ;;
+            oxdl__subcmd__help__subcmd__cache,info)
+                cmd="oxdl__subcmd__help__subcmd__cache__subcmd__info"
+                ;;
+            oxdl__subcmd__help__subcmd__cache,prune)
+                cmd="oxdl__subcmd__help__subcmd__cache__subcmd__prune"
+                ;;
             *)
                 ;;
         esac
@@ -53,7 +83,7 @@ _oxdl() {
 
     case "${cmd}" in
         oxdl)
-            opts="-q -v -h -V --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version get batch ls verify help"
+            opts="-q -v -h -V --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version get batch ls verify cache help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -99,6 +129,14 @@ _oxdl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -107,7 +145,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__batch)
-            opts="-C -j -0 -q -v -h -V --output-dir --batch-size --jobs --null --skip-existing --dry-run --shard --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-C -j -0 -q -v -h -V --output-dir --batch-size --jobs --null --skip-existing --dry-run --shard --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,6 +219,260 @@ _oxdl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__cache)
+            opts="-q -v -h -V --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version info prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__cache__subcmd__help)
+            opts="info prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__cache__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__cache__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__cache__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__cache__subcmd__info)
+            opts="-q -v -h -V --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__cache__subcmd__prune)
+            opts="-q -v -h -V --max-size --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checksums)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -189,7 +481,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__get)
-            opts="-o -r -j -q -v -h -V --output --width --height --no-verify --recursive --include --exclude --dry-run --batch-size --jobs --skip-existing --shard --chunk-threshold --chunk-size --connections --no-resume --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-o -r -j -q -v -h -V --output --width --height --no-verify --recursive --include --exclude --dry-run --batch-size --jobs --skip-existing --shard --chunk-threshold --chunk-size --connections --no-resume --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +583,14 @@ _oxdl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -299,7 +599,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__help)
-            opts="get batch ls verify help"
+            opts="get batch ls verify cache help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +615,48 @@ _oxdl() {
         oxdl__subcmd__help__subcmd__batch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__help__subcmd__cache)
+            opts="info prune"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__help__subcmd__cache__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxdl__subcmd__help__subcmd__cache__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -383,7 +725,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__ls)
-            opts="-r -l -0 -q -v -h -V --recursive --long --null --include --exclude --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-r -l -0 -q -v -h -V --recursive --long --null --include --exclude --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,6 +779,14 @@ _oxdl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -445,7 +795,7 @@ _oxdl() {
             return 0
             ;;
         oxdl__subcmd__verify)
-            opts="-C -j -0 -q -v -h -V --output-dir --dir --jobs --null --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --help --version"
+            opts="-C -j -0 -q -v -h -V --output-dir --dir --jobs --null --host --token --config-dir --quiet --progress --proxy --cacert --json --checksums --verbose --retries --connect-timeout --timeout --cache-dir --link --trust-cache --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,6 +859,14 @@ _oxdl() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -W "reflink copy hard" -- "${cur}"))
                     return 0
                     ;;
                 *)

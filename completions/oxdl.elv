@@ -28,11 +28,14 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
             cand --connect-timeout 'Seconds allowed for establishing a connection'
             cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
             cand -q 'Print nothing but errors'
             cand --quiet 'Print nothing but errors'
             cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
             cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
             cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -41,6 +44,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand batch 'Download many files by content hash'
             cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
             cand verify 'Check files on disk against a hash list, offline: no server, no token'
+            cand cache 'Look after the cache of --cache-dir: its size, and evicting what was used least recently'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oxdl;get'= {
@@ -68,6 +72,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
             cand --connect-timeout 'Seconds allowed for establishing a connection'
             cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
             cand --no-verify 'Skip checking the bytes against the content hash and size in the server''s metadata'
             cand -r 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)'
             cand --recursive 'Download the tree under REVISION/PATH into a directory (REVISION alone: the whole revision)'
@@ -78,6 +84,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
             cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
             cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -101,6 +108,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
             cand --connect-timeout 'Seconds allowed for establishing a connection'
             cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
             cand -0 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally'
             cand --null 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally'
             cand --dry-run 'Print what would be fetched (HASH PATH SIZE, or JSON with --json) and the totals; fetch nothing'
@@ -109,6 +118,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
             cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
             cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -127,6 +137,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
             cand --connect-timeout 'Seconds allowed for establishing a connection'
             cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
             cand -r 'List the files of subdirectories too'
             cand --recursive 'List the files of subdirectories too'
             cand -l 'For people: size, hash and path, and the directories'
@@ -138,6 +150,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
             cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
             cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -159,6 +172,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
             cand --connect-timeout 'Seconds allowed for establishing a connection'
             cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
             cand -0 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally'
             cand --null 'Read NUL-separated entries (`HASH PATH\0`, as `oxdl ls -0` writes), each PATH taken literally'
             cand -q 'Print nothing but errors'
@@ -166,16 +181,105 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
             cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
             cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'oxdl;cache'= {
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand --progress 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none'
+            cand --proxy 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)'
+            cand --cacert 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)'
+            cand --checksums 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)'
+            cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
+            cand --connect-timeout 'Seconds allowed for establishing a connection'
+            cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
+            cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand info 'Print how many files the cache holds and their bytes'
+            cand prune 'Evict the least recently used files until the cache holds at most SIZE'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'oxdl;cache;info'= {
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand --progress 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none'
+            cand --proxy 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)'
+            cand --cacert 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)'
+            cand --checksums 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)'
+            cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
+            cand --connect-timeout 'Seconds allowed for establishing a connection'
+            cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
+            cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'oxdl;cache;prune'= {
+            cand --max-size 'The most the cache may hold afterwards: bytes, or a number with K, M, G or T (powers of 1024), e.g. 500M, 10G, 1.5T'
+            cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
+            cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
+            cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'
+            cand --progress 'How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none'
+            cand --proxy 'Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY names the host)'
+            cand --cacert 'Also trust the certificate authorities in this PEM file (for a private or corporate CA)'
+            cand --checksums 'Write a `sha256sum -c` manifest of the files in place (paths relative to the output directory)'
+            cand --retries 'How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx)'
+            cand --connect-timeout 'Seconds allowed for establishing a connection'
+            cand --timeout 'Seconds without any data from the server before a transfer counts as failed (no limit on total time)'
+            cand --cache-dir 'Keep every file downloaded in this content-addressed cache, and put files the cache holds in place from it instead of downloading them (get, batch, get -r). Shared by every run, output directory and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none'
+            cand --link 'How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can, else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same read-only files, so editing one after chmod edits the other)'
+            cand -q 'Print nothing but errors'
+            cand --quiet 'Print nothing but errors'
+            cand --json 'Print one JSON object per file, then a summary object, on stdout (and nothing else there)'
+            cand -v 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --verbose 'Log every request and answer on stderr (tokens and passwords are never shown)'
+            cand --trust-cache 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'oxdl;cache;help'= {
+            cand info 'Print how many files the cache holds and their bytes'
+            cand prune 'Evict the least recently used files until the cache holds at most SIZE'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'oxdl;cache;help;info'= {
+        }
+        &'oxdl;cache;help;prune'= {
+        }
+        &'oxdl;cache;help;help'= {
         }
         &'oxdl;help'= {
             cand get 'Download one file by its path at a revision'
             cand batch 'Download many files by content hash'
             cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
             cand verify 'Check files on disk against a hash list, offline: no server, no token'
+            cand cache 'Look after the cache of --cache-dir: its size, and evicting what was used least recently'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oxdl;help;get'= {
@@ -185,6 +289,14 @@ set edit:completion:arg-completer[oxdl] = {|@words|
         &'oxdl;help;ls'= {
         }
         &'oxdl;help;verify'= {
+        }
+        &'oxdl;help;cache'= {
+            cand info 'Print how many files the cache holds and their bytes'
+            cand prune 'Evict the least recently used files until the cache holds at most SIZE'
+        }
+        &'oxdl;help;cache;info'= {
+        }
+        &'oxdl;help;cache;prune'= {
         }
         &'oxdl;help;help'= {
         }

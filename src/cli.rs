@@ -17,7 +17,8 @@ pub const DEFAULT_HOST: &str = "https://hub.oxen.ai";
                   `oxdl get` fetches one file by path, or a directory tree with -r; `oxdl batch` fetches \
                   many files by content hash, streaming the server's tarball straight to disk and verifying \
                   every file; `oxdl ls` lists a directory as the hash list batch reads; `oxdl verify` checks \
-                  files on disk against such a list, offline.",
+                  files on disk against such a list, offline. With --cache-dir, every file fetched is kept in a cache \
+                  shared by all runs and is not downloaded again (`oxdl cache` looks after it).",
     after_long_help = crate::error::exit_code_help(),
     propagate_version = true
 )]
@@ -114,6 +115,43 @@ pub struct GlobalArgs {
     /// Seconds without any data from the server before a transfer counts as failed (no limit on total time).
     #[arg(long, global = true, value_name = "SECS", default_value_t = 60.0, value_parser = parse_seconds)]
     pub timeout: f64,
+
+    /// Keep every file downloaded in this content-addressed cache, and put files the cache holds in place
+    /// from it instead of downloading them (get, batch, get -r). Shared by every run, output directory
+    /// and repository; safe for runs at the same time. OXDL_CACHE_DIR set but empty means none.
+    #[arg(
+        long,
+        global = true,
+        env = "OXDL_CACHE_DIR",
+        hide_env_values = true,
+        value_name = "DIR",
+        help_heading = "Cache",
+        // Not PathBuf's own parser, which refuses the empty value that means no cache.
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from)
+    )]
+    pub cache_dir: Option<PathBuf>,
+
+    /// How files from the cache are put in place: reflink (a copy-on-write clone where the filesystem can,
+    /// else a copy), copy, or hard (hard links: no extra space, but outputs and cache entries are the same
+    /// read-only files, so editing one after chmod edits the other).
+    #[arg(long, global = true, value_name = "HOW", value_enum, default_value_t = Link::Reflink, help_heading = "Cache")]
+    pub link: Link,
+
+    /// Put files from the cache in place without hashing them first (faster; a damaged entry is then not
+    /// noticed).
+    #[arg(long, global = true, help_heading = "Cache")]
+    pub trust_cache: bool,
+}
+
+/// How a file from the cache is put in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Link {
+    /// A copy-on-write clone (FICLONE on Linux) where the filesystem supports it, else a copy.
+    Reflink,
+    /// Always a copy of the bytes.
+    Copy,
+    /// A hard link to the cache entry (a copy across filesystems).
+    Hard,
 }
 
 /// The subcommands.
@@ -127,6 +165,36 @@ pub enum Command {
     Ls(LsArgs),
     /// Check files on disk against a hash list, offline: no server, no token.
     Verify(VerifyArgs),
+    /// Look after the cache of --cache-dir: its size, and evicting what was used least recently.
+    Cache(CacheArgs),
+}
+
+/// Arguments of `oxdl cache`.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "The cache is the directory of --cache-dir (or OXDL_CACHE_DIR); no server is \
+    contacted and no token is read.\n\n\
+    Examples:\n  \
+    oxdl --cache-dir ~/.cache/oxdl cache info\n  \
+    OXDL_CACHE_DIR=/ci/cache oxdl cache prune --max-size 10G"
+)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+/// What `oxdl cache` does.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Print how many files the cache holds and their bytes.
+    Info,
+    /// Evict the least recently used files until the cache holds at most SIZE.
+    Prune {
+        /// The most the cache may hold afterwards: bytes, or a number with K, M, G or T (powers of 1024),
+        /// e.g. 500M, 10G, 1.5T.
+        #[arg(long, value_name = "SIZE", value_parser = crate::cache::parse_size)]
+        max_size: u64,
+    },
 }
 
 /// Arguments of `oxdl verify`.

@@ -108,6 +108,20 @@ pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
     failure(kind, message, Retry::Never, Scope::Own)
 }
 
+/// Builds a local error from a failed disk operation: a full disk, a quota or a read-only filesystem
+/// stops the whole run (every further file would meet it); anything else (a file in the way, one
+/// directory without permission) costs only its own files.
+pub fn local(err: &std::io::Error, message: impl Into<String>) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let scope = match err.kind() {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::ReadOnlyFilesystem => {
+            Scope::Run
+        }
+        _ => Scope::Own,
+    };
+    failure(Kind::Other, message, Retry::Never, scope)
+}
+
 /// Builds a network error for a server that could not be reached at all (retryable or not).
 pub fn unreachable(message: impl Into<String>, retryable: bool) -> anyhow::Error {
     let retry = if retryable {
@@ -138,14 +152,11 @@ pub fn retry_of(err: &anyhow::Error) -> Retry {
 }
 
 /// The one policy for what stops a whole run: a server that cannot be reached, refused credentials, a
-/// repository that is not there, bad input, or a local failure such as a full disk. Anything else costs
-/// only the files of its own request.
+/// repository that is not there, bad input, or a local failure that every file would meet (a full disk;
+/// see [`local`]). Anything else costs only the files of its own request.
 pub fn is_fatal_for_run(err: &anyhow::Error) -> bool {
     failure_of(err).is_some_and(|failure| failure.scope == Scope::Run)
-        || matches!(
-            kind_of(err),
-            Kind::Auth | Kind::NotFound | Kind::Usage | Kind::Other
-        )
+        || matches!(kind_of(err), Kind::Auth | Kind::NotFound | Kind::Usage)
 }
 
 /// Kinds from the most serious down: when a run meets several failures, its exit code is that of the
@@ -282,6 +293,10 @@ mod tests {
         assert!(is_fatal_for_run(&fail(Kind::Auth, "denied")));
         assert!(!is_fatal_for_run(&fail(Kind::Integrity, "mismatch")));
         assert!(!is_fatal_for_run(&transient(Kind::Network, "busy", None)));
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(is_fatal_for_run(&local(&full, "cannot write x")));
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!is_fatal_for_run(&local(&denied, "cannot write y")));
     }
 
     #[test]

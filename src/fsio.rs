@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use tempfile::NamedTempFile;
 
-use crate::error::{Kind, KindContext};
+use crate::error::{Kind, KindContext, local};
 use crate::sync::lock;
 
 /// Prefix of every temp file oxdl creates, so a person can tell what left it; the process id follows.
@@ -124,7 +124,9 @@ fn is_stale_resumable(entry: &std::fs::DirEntry) -> bool {
 /// filesystem does not support them).
 fn lock_is_free(path: &Path) -> Option<bool> {
     let file = File::open(path).ok()?;
-    match file.try_lock() {
+    // A shared lock conflicts with the writer's exclusive one, and needs only read access (which an
+    // exclusive lock over NFS would not: there flock is emulated with byte-range locks).
+    match file.try_lock_shared() {
         Ok(()) => Some(true),
         Err(std::fs::TryLockError::WouldBlock) => Some(false),
         Err(std::fs::TryLockError::Error(_)) => None,
@@ -174,10 +176,12 @@ impl PendingFile {
             created = CreatedDirs::create(dir)?;
             temp = create_temp(dir);
         }
-        let temp = temp.kind_context(
-            Kind::Other,
-            format_args!("cannot create a file in {}", dir.display()),
-        )?;
+        let temp = temp.map_err(|err| {
+            local(
+                &err,
+                format!("cannot create a file in {}: {err}", dir.display()),
+            )
+        })?;
         let live = LiveGuard(temp.path().to_path_buf());
         Ok(PendingFile {
             temp,
@@ -207,8 +211,8 @@ impl PendingFile {
             } else {
                 err.error.to_string()
             };
-            return Err(crate::error::fail(
-                Kind::Other,
+            return Err(local(
+                &err.error,
                 format!("cannot write {}: {why}", target.display()),
             ));
         }
@@ -286,7 +290,7 @@ pub(crate) fn create_dirs(dir: &Path) -> Result<()> {
             ),
             None => format!("cannot create directory {}: {err}", dir.display()),
         };
-        crate::error::fail(Kind::Other, message)
+        local(&err, message)
     })
 }
 
@@ -362,7 +366,7 @@ pub fn copy_published(from: &Path, to: &Path) -> Result<()> {
     let mut source = File::open(from)
         .kind_context(Kind::Other, format_args!("cannot read {}", from.display()))?;
     std::io::copy(&mut source, pending.file())
-        .kind_context(Kind::Other, format_args!("cannot write {}", to.display()))?;
+        .map_err(|err| local(&err, format!("cannot write {}: {err}", to.display())))?;
     pending.publish()
 }
 

@@ -56,14 +56,14 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
     };
     let mut expected = None;
     match download(remote, args, ui, reporter, &mut target, &mut expected) {
-        Ok((copied, revision)) => {
+        Ok((copied, revision, status)) => {
             let hash = format!("{:x}", copied.hash);
             reporter.file(FileReport {
                 hash: Some(&hash),
                 path: Path::new(&shown),
                 bytes: Some(copied.bytes),
                 sha256: copied.sha256.as_ref(),
-                status: Status::Fetched,
+                status,
                 error: None,
             })?;
             reporter.summary(serde_json::json!({
@@ -95,7 +95,8 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
     }
 }
 
-/// Fetches the metadata (into `expected`) and the bytes, retrying as allowed; the copy and revision.
+/// Fetches the metadata (into `expected`) and the bytes, retrying as allowed, unless the cache holds
+/// them; the copy, revision and where it came from.
 fn download(
     remote: &Remote,
     args: &GetArgs,
@@ -103,50 +104,26 @@ fn download(
     reporter: &Reporter,
     target: &mut Target,
     expected: &mut Option<Meta>,
-) -> Result<(Copied, Option<String>)> {
+) -> Result<(Copied, Option<String>, Status)> {
     let context = || format!("cannot download {} from {}", args.resource, args.repo);
     let notes = Progress::notes(&ui.display);
     if !(args.no_verify || args.width.is_some() || args.height.is_some()) {
         *expected = expected_content(remote, args, ui, &notes)?;
     }
-    if let (Target::File(path), Some(meta)) = (&*target, expected.as_ref())
-        && args.width.is_none()
-        && args.height.is_none()
+    // Only a regular file: its bytes are checked before they appear; a stream's could not be taken back.
+    if let (Some(cache), Some(meta), Target::File(path)) = (&ui.cache, &*expected, &*target)
+        && let Some((copied, revision)) =
+            cache.get(meta, path, reporter.wants_sha256(), &|l| notes.note(l))?
     {
-        let settings = ranged::Settings::from_args(args);
-        if settings.applies(meta.size) {
-            let job = ranged::Job {
-                resource: meta.pinned.as_deref().unwrap_or(&args.resource),
-                meta,
-                target: path,
-            };
-            let progress = Progress::for_bytes(&ui.display, Some(meta.size));
-            let sha256 = reporter.wants_sha256();
-            let outcome = ranged::download(remote, &job, &settings, ui.retry, &progress, sha256);
-            progress.finish();
-            match outcome.with_context(context)? {
-                ranged::Outcome::Done(done) => {
-                    let revision = meta.revision.clone();
-                    notes.note(format!(
-                        "{}: {} bytes, revision {}, verified; {} range requests over {} \
-                         connections{}",
-                        path.display(),
-                        done.copied.bytes,
-                        revision.as_deref().unwrap_or("unknown (the server did not say)"),
-                        done.requests,
-                        done.connections,
-                        match done.resumed {
-                            0 => String::new(),
-                            n => format!(", {n} bytes resumed from an earlier run"),
-                        }
-                    ));
-                    return Ok((done.copied, revision));
-                }
-                ranged::Outcome::NoRoute => notes.note(
-                    "oxdl: the server does not serve byte ranges (/chunk); downloading in one stream",
-                ),
-            }
+        return Ok((copied, revision, Status::Cached));
+    }
+    if let (Target::File(path), Some(meta)) = (&*target, expected.as_ref())
+        && let Some((copied, revision)) = ranged(remote, args, ui, reporter, meta, path, &notes)?
+    {
+        if let Some(cache) = &ui.cache {
+            cache.insert(path, copied.hash, &|line| notes.note(line));
         }
+        return Ok((copied, revision, Status::Fetched));
     }
     let mut backoff = ui.retry.backoff();
     let (shown, copied, revision) = loop {
@@ -163,6 +140,9 @@ fn download(
             Err(err) => return Err(err).with_context(context),
         }
     };
+    if let (Some(cache), Some(_), Target::File(path)) = (&ui.cache, &*expected, &*target) {
+        cache.insert(path, copied.hash, &|line| notes.note(line));
+    }
     notes.note(format!(
         "{shown}: {} bytes, revision {}{}",
         copied.bytes,
@@ -171,7 +151,66 @@ fn download(
             .unwrap_or("unknown (the server did not say)"),
         if expected.is_some() { ", verified" } else { "" }
     ));
-    Ok((copied, revision))
+    Ok((copied, revision, Status::Fetched))
+}
+
+/// A large file through parallel ranges (see `ranged`): the copy and revision, or `None` when the file
+/// takes one stream (below `--chunk-threshold`, resized, or a server without the ranged route).
+fn ranged(
+    remote: &Remote,
+    args: &GetArgs,
+    ui: &Ui,
+    reporter: &Reporter,
+    meta: &Meta,
+    path: &Path,
+    notes: &Progress,
+) -> Result<Option<(Copied, Option<String>)>> {
+    let settings = ranged::Settings::from_args(args);
+    if args.width.is_some() || args.height.is_some() || !settings.applies(meta.size) {
+        return Ok(None);
+    }
+    let job = ranged::Job {
+        resource: meta.pinned.as_deref().unwrap_or(&args.resource),
+        meta,
+        target: path,
+    };
+    let progress = Progress::for_bytes(&ui.display, Some(meta.size));
+    let outcome = ranged::download(
+        remote,
+        &job,
+        &settings,
+        ui.retry,
+        &progress,
+        reporter.wants_sha256(),
+    );
+    progress.finish();
+    let done = match outcome
+        .with_context(|| format!("cannot download {} from {}", args.resource, args.repo))?
+    {
+        ranged::Outcome::Done(done) => done,
+        ranged::Outcome::NoRoute => {
+            notes.note(
+                "oxdl: the server does not serve byte ranges (/chunk); downloading in one stream",
+            );
+            return Ok(None);
+        }
+    };
+    let revision = meta.revision.clone();
+    notes.note(format!(
+        "{}: {} bytes, revision {}, verified; {} range requests over {} connections{}",
+        path.display(),
+        done.copied.bytes,
+        revision
+            .as_deref()
+            .unwrap_or("unknown (the server did not say)"),
+        done.requests,
+        done.connections,
+        match done.resumed {
+            0 => String::new(),
+            n => format!(", {n} bytes resumed from an earlier run"),
+        }
+    ));
+    Ok(Some((done.copied, revision)))
 }
 
 /// The hash and size the bytes must have, from the server's metadata; `None` (with a warning) when

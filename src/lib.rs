@@ -4,6 +4,7 @@
 
 mod auth;
 mod batch;
+mod cache;
 pub mod cli;
 mod endpoint;
 pub mod error;
@@ -14,7 +15,7 @@ pub mod hashes;
 pub mod interrupt;
 pub mod listfmt;
 mod ls;
-mod output;
+pub mod output;
 mod progress;
 mod proxy;
 mod ranged;
@@ -41,6 +42,10 @@ pub fn run(cli: Cli) -> Result<()> {
     // Offline: verify never looks at --host, a token, a proxy or TLS settings.
     if let Command::Verify(args) = &cli.command {
         return verify::run(args, global);
+    }
+    // So does cache: it looks after a directory on this machine.
+    if let Command::Cache(args) = &cli.command {
+        return cache::run(args, global);
     }
     // `OXDL_HOST=` (set but empty) asks for nothing in particular, as an unset variable does; an empty
     // `--host ""` on the command line stays an error.
@@ -94,6 +99,7 @@ pub fn run(cli: Cli) -> Result<()> {
         retry: RetryPolicy {
             retries: global.retries,
         },
+        cache: cache::Cache::from_args(global),
     };
     let reporter = report::Reporter::new(global.json, global.checksums.clone());
     if global.json {
@@ -120,15 +126,19 @@ pub fn run(cli: Cli) -> Result<()> {
             let remote = Remote::new(&endpoint, &args.repo, options);
             ls::run(&remote, args, &ui, &reporter)
         }
-        Command::Verify(_) => unreachable!("verify runs before the server is set up"),
+        Command::Verify(_) | Command::Cache(_) => {
+            unreachable!("verify and cache run before the server is set up")
+        }
     }
 }
 
-/// Settings every command shares: how chatty to be and how to retry.
-#[derive(Clone, Copy, Debug)]
+/// Settings every command shares: how chatty to be, how to retry, and the cache to use.
+#[derive(Debug)]
 pub(crate) struct Ui {
     /// What to show on stderr.
     pub display: progress::Display,
     /// How to retry failed requests.
     pub retry: RetryPolicy,
+    /// The cache of `--cache-dir`, if any.
+    pub cache: Option<cache::Cache>,
 }

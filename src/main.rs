@@ -2,6 +2,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Runs before Rust's runtime, which would put /dev/null in place of a closed stdout: oxdl must tell
+/// `>&-` apart from a real output, or bytes written there would vanish and the run report success.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RECORD_STDOUT: extern "C" fn() = record_stdout;
+
+#[cfg(target_os = "linux")]
+extern "C" fn record_stdout() {
+    oxdl::output::record_stdout_at_start();
+}
+
 fn main() -> ExitCode {
     let cli = oxdl::cli::Cli::parse();
     oxdl::interrupt::install();

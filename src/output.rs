@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use anyhow::Result;
 
@@ -33,6 +34,12 @@ pub(crate) fn resolve(path: &Path) -> Result<Output> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         if let Some(fd) = descriptor_alias(&current) {
+            if fd == 1 && stdout_was_closed() {
+                return Err(fail(
+                    Kind::Other,
+                    format!("cannot write {shown}: stdout was closed when oxdl started"),
+                ));
+            }
             return Ok(Output::Through(Stream {
                 file: duplicate(fd, &shown)?,
                 name: shown,
@@ -99,24 +106,19 @@ pub(crate) fn require_stdout(why: &str) -> Result<()> {
     })
 }
 
-/// Whether stdout was closed when the process started (`>&-`). Rust's runtime then opens /dev/null in its
-/// place, read-write; a shell's `> /dev/null` opens it write-only, so the two can be told apart.
-#[cfg(target_os = "linux")]
-fn stdout_was_closed() -> bool {
-    let null = std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
-    let read_write = || {
-        let info = std::fs::read_to_string("/proc/self/fdinfo/1").unwrap_or_default();
-        info.lines()
-            .find_map(|line| line.strip_prefix("flags:"))
-            .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
-            .is_some_and(|flags| flags & 0o3 == 0o2)
-    };
-    null && read_write()
+/// What was found of stdout before Rust's runtime started: 0 not looked, 1 open, 2 closed.
+static STDOUT_AT_START: AtomicU8 = AtomicU8::new(0);
+
+/// Records whether stdout is open; for the binary to call before Rust's runtime starts, because the
+/// runtime then opens /dev/null in place of a closed stdout, and writes to it would vanish unseen.
+pub fn record_stdout_at_start() {
+    let open = duplicate(1, "stdout").is_ok();
+    STDOUT_AT_START.store(if open { 1 } else { 2 }, Ordering::Relaxed);
 }
 
-#[cfg(not(target_os = "linux"))]
+/// Whether stdout was closed when the process started (`>&-`).
 fn stdout_was_closed() -> bool {
-    false
+    STDOUT_AT_START.load(Ordering::Relaxed) == 2
 }
 
 /// The descriptor a path stands for when it names one of this process's own (`/dev/stdout`,

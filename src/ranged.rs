@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::cli::GetArgs;
-use crate::error::{Kind, fail, most_serious, transient};
+use crate::error::{Kind, fail, local, most_serious, transient};
 use crate::fsio::{self, RESUME_PREFIX};
 use crate::progress::Progress;
 use crate::remote::{Chunk, Meta, Remote};
@@ -189,12 +189,7 @@ fn attempt(
         part.file
             .set_len(0)
             .and_then(|()| part.file.set_len(size))
-            .map_err(|err| {
-                fail(
-                    Kind::Other,
-                    format!("cannot write {}: {err}", part.path.display()),
-                )
-            })?;
+            .map_err(|err| local(&err, format!("cannot write {}: {err}", part.path.display())))?;
     }
     let resumed = done.total();
     let shared = Arc::new(Shared::new(done));
@@ -409,8 +404,8 @@ impl Part {
             .truncate(false)
             .open(&path)
             .map_err(|err| {
-                fail(
-                    Kind::Other,
+                local(
+                    &err,
                     format!("cannot create a file in {}: {err}", dir.display()),
                 )
             })?;
@@ -647,8 +642,8 @@ impl Registered {
             } else {
                 err.to_string()
             };
-            return Err(fail(
-                Kind::Other,
+            return Err(local(
+                &err,
                 format!("cannot write {}: {why}", target.display()),
             ));
         }
@@ -896,10 +891,7 @@ impl Ctx<'_> {
                 drop(inner);
                 let chunk = &mut read_buf[..(to - hashed) as usize];
                 self.file.read_exact_at(chunk, hashed).map_err(|err| {
-                    fail(
-                        Kind::Other,
-                        format!("cannot read back {}: {err}", self.shown),
-                    )
+                    local(&err, format!("cannot read back {}: {err}", self.shown))
                 })?;
                 update(chunk);
                 hashed = to;

@@ -19,6 +19,8 @@ use crate::transfer::sha256_hex;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Fetched,
+    /// Put in place from `--cache-dir` instead of downloaded.
+    Cached,
     Skipped,
     Missing,
     Failed,
@@ -34,6 +36,7 @@ impl Status {
     fn as_str(self) -> &'static str {
         match self {
             Status::Fetched => "fetched",
+            Status::Cached => "cached",
             Status::Skipped => "skipped",
             Status::Missing => "missing",
             Status::Failed => "failed",
@@ -100,8 +103,11 @@ impl Reporter {
     pub fn file(&self, file: FileReport<'_>) -> Result<()> {
         let path = file.path.to_string_lossy();
         let sha256 = file.sha256.map(sha256_hex);
-        if let (Some(sha), Status::Fetched | Status::Skipped | Status::Ok, Some(_)) =
-            (&sha256, file.status, &self.manifest)
+        if let (
+            Some(sha),
+            Status::Fetched | Status::Cached | Status::Skipped | Status::Ok,
+            Some(_),
+        ) = (&sha256, file.status, &self.manifest)
         {
             let mut entries = lock(&self.entries);
             entries.push((sha.clone(), path.to_string()));

@@ -96,7 +96,7 @@ pub fn write_failure(err: std::io::Error, dest: &str) -> anyhow::Error {
     if err.kind() == ErrorKind::BrokenPipe {
         return anyhow::Error::new(OutputClosed);
     }
-    fail(Kind::Other, format!("cannot write {dest}: {err}"))
+    crate::error::local(&err, format!("cannot write {dest}: {err}"))
 }
 
 /// A failed read from the network. A stall is a network failure and a broken connection a truncated

@@ -141,10 +141,21 @@ impl<'a> Walk<'a> {
                     Some(first) => first,
                     None => {
                         let resource = self.resource(&dir);
-                        self.ui.retry.run(
-                            |line| notes.note(line),
-                            || self.remote.dir_page(&resource, page, 0),
-                        )?
+                        let mut backoff = self.ui.retry.backoff();
+                        let stopped = || stop.is_set();
+                        loop {
+                            match self.remote.dir_page(&resource, page, 0) {
+                                Ok(listing) => break listing,
+                                Err(err)
+                                    if backoff.retry_unless(
+                                        &err,
+                                        |line| notes.note(line),
+                                        &stopped,
+                                    ) => {}
+                                Err(_) if stop.is_set() => return Ok(()),
+                                Err(err) => return Err(err),
+                            }
+                        }
                     }
                 };
                 for entry in &listing.entries {

@@ -4,9 +4,10 @@
 use std::collections::{HashSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::thread::{Scope, ScopedJoinHandle};
+use std::time::Duration;
 
 use anyhow::Result;
 use flate2::Compression;
@@ -45,6 +46,8 @@ impl Stop {
 pub(super) struct Outcome {
     /// Hashes fetched, verified and published at every destination.
     pub(super) fetched: Vec<u128>,
+    /// Destinations written by those fetches.
+    pub(super) fetched_files: usize,
     /// Files the server does not have.
     pub(super) missing: Vec<Wanted>,
     /// Files not fetched because their request failed, or was never sent after a stop.
@@ -53,17 +56,34 @@ pub(super) struct Outcome {
     pub(super) errors: Vec<anyhow::Error>,
     /// Bytes of the files published (each destination counted).
     pub(super) bytes: u64,
+    /// How many of the `fetched` hashes were put in place from the cache, not downloaded.
+    pub(super) cached: usize,
 }
 
-/// Requests waiting for a worker; closed when no more will come.
-#[derive(Default)]
+/// Requests waiting for a worker; closed when no more will come. Bounded, so that a listing or a pipe
+/// faster than the downloads waits instead of piling requests up in memory.
 pub(super) struct Queue {
     state: Mutex<(VecDeque<Vec<Wanted>>, bool)>,
     ready: Condvar,
+    space: Condvar,
+    capacity: usize,
+    /// Workers still taking requests: with none left (all crashed), nobody would make space.
+    alive: AtomicUsize,
 }
 
 impl Queue {
-    /// Queues `files` as requests of `size` files each.
+    /// A queue holding at most `capacity` requests.
+    pub(super) fn new(capacity: usize) -> Self {
+        Queue {
+            state: Mutex::new((VecDeque::new(), false)),
+            ready: Condvar::new(),
+            space: Condvar::new(),
+            capacity: capacity.max(1),
+            alive: AtomicUsize::new(0),
+        }
+    }
+
+    /// Queues `files` as requests of `size` files each, waiting for room.
     pub(super) fn push_split(&self, files: Vec<Wanted>, size: usize) {
         let mut files = files.into_iter();
         loop {
@@ -71,7 +91,15 @@ impl Queue {
             if chunk.is_empty() {
                 return;
             }
-            lock(&self.state).0.push_back(chunk);
+            let mut state = lock(&self.state);
+            while state.0.len() >= self.capacity && self.alive.load(Ordering::Relaxed) > 0 {
+                state = self
+                    .space
+                    .wait_timeout(state, Duration::from_millis(100))
+                    .map_or_else(|e| e.into_inner().0, |(state, _)| state);
+            }
+            state.0.push_back(chunk);
+            drop(state);
             self.ready.notify_one();
         }
     }
@@ -87,6 +115,7 @@ impl Queue {
         let mut state = lock(&self.state);
         loop {
             if let Some(chunk) = state.0.pop_front() {
+                self.space.notify_one();
                 return Some(chunk);
             }
             if state.1 {
@@ -94,6 +123,23 @@ impl Queue {
             }
             state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+/// Counts a worker as taking requests for as long as it lives, panicking or not.
+struct Alive<'a>(&'a Queue);
+
+impl<'a> Alive<'a> {
+    fn new(queue: &'a Queue) -> Self {
+        queue.alive.fetch_add(1, Ordering::Relaxed);
+        Alive(queue)
+    }
+}
+
+impl Drop for Alive<'_> {
+    fn drop(&mut self) {
+        self.0.alive.fetch_sub(1, Ordering::Relaxed);
+        self.0.space.notify_all();
     }
 }
 
@@ -117,7 +163,13 @@ pub(super) fn start<'scope>(
     jobs: usize,
 ) -> Vec<ScopedJoinHandle<'scope, Outcome>> {
     (0..jobs.max(1))
-        .map(|_| scope.spawn(move || work(context, queue)))
+        .map(|_| {
+            let alive = Alive::new(queue);
+            scope.spawn(move || {
+                let _alive = alive;
+                work(context, queue)
+            })
+        })
         .collect()
 }
 
@@ -152,7 +204,7 @@ fn fetch_request(
     chunk: Vec<Wanted>,
     outcome: &mut Outcome,
 ) -> Result<(), (anyhow::Error, Vec<Wanted>)> {
-    let mut remaining = chunk;
+    let mut remaining = take_cached(context, chunk, outcome)?;
     let mut backoff = context.ui.retry.backoff();
     let mut tracker = Tracker {
         context,
@@ -160,6 +212,10 @@ fn fetch_request(
         done: HashSet::new(),
     };
     while !remaining.is_empty() {
+        if context.stop.is_set() {
+            let err = fail(Kind::Network, "not requested: the run was stopped");
+            return Err((err, remaining));
+        }
         let done_before = tracker.done.len();
         let result = gzip_list(&remaining).and_then(|body| context.remote.batch(&body));
         let result = match result {
@@ -227,21 +283,75 @@ impl Observer for Tracker<'_, '_> {
 
     fn file_done(&mut self, wanted: &Wanted, copied: &Copied) {
         self.done.insert(wanted.value);
-        self.outcome.fetched.push(wanted.value);
-        self.context.progress.file_done();
-        for destination in &wanted.destinations {
-            self.outcome.bytes += copied.bytes;
-            // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
-            let _ = self.context.reporter.file(FileReport {
-                hash: Some(&wanted.hash),
-                path: destination,
-                bytes: Some(copied.bytes),
-                sha256: copied.sha256.as_ref(),
-                status: Status::Fetched,
-                error: None,
+        record(self.context, self.outcome, wanted, copied, Status::Fetched);
+        if let Some(cache) = &self.context.ui.cache {
+            let first = self.context.out.join(&wanted.destinations[0]);
+            cache.insert(&first, wanted.value, &|line| {
+                self.context.progress.note(line)
             });
         }
     }
+}
+
+/// Counts and reports a file in place at all its destinations.
+fn record(
+    context: &Context,
+    outcome: &mut Outcome,
+    wanted: &Wanted,
+    copied: &Copied,
+    status: Status,
+) {
+    outcome.fetched.push(wanted.value);
+    outcome.fetched_files += wanted.destinations.len();
+    context.progress.file_done();
+    for destination in &wanted.destinations {
+        outcome.bytes += copied.bytes;
+        // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
+        let _ = context.reporter.file(FileReport {
+            hash: Some(&wanted.hash),
+            path: destination,
+            bytes: Some(copied.bytes),
+            sha256: copied.sha256.as_ref(),
+            status,
+            error: None,
+        });
+    }
+}
+
+/// Puts the files of `chunk` that the cache holds in place from it, and returns the others, to download.
+/// On failure (a destination that cannot be written), returns the error and the files not in place.
+fn take_cached(
+    context: &Context,
+    chunk: Vec<Wanted>,
+    outcome: &mut Outcome,
+) -> Result<Vec<Wanted>, (anyhow::Error, Vec<Wanted>)> {
+    let Some(cache) = &context.ui.cache else {
+        return Ok(chunk);
+    };
+    let sha256 = context.reporter.wants_sha256();
+    let note = |line| context.progress.note(line);
+    let mut rest = Vec::new();
+    let mut files = chunk.into_iter();
+    while let Some(wanted) = files.next() {
+        let targets: Vec<_> = wanted
+            .destinations
+            .iter()
+            .map(|d| context.out.join(d))
+            .collect();
+        match cache.place(wanted.value, &targets, sha256, &note) {
+            Ok(Some(copied)) => {
+                record(context, outcome, &wanted, &copied, Status::Cached);
+                outcome.cached += 1;
+            }
+            Ok(None) => rest.push(wanted),
+            Err(err) => {
+                rest.push(wanted);
+                rest.extend(files);
+                return Err((err, rest));
+            }
+        }
+    }
+    Ok(rest)
 }
 
 /// The request body: `HASH\n` lines, gzipped.

@@ -116,7 +116,8 @@ pub(crate) fn execute(
         stop: &stop,
         told_missing: AtomicBool::new(false),
     };
-    let queue = Queue::default();
+    // Two requests waiting per worker keep every worker busy without holding the list in memory.
+    let queue = Queue::new(settings.jobs.max(1) * 2);
     let mut sink = if settings.dry_run {
         Sink::DryRun(DryRun::default())
     } else {
@@ -145,31 +146,60 @@ pub(crate) fn execute(
                 List::Arriving(receiver)
             }
         };
+        // Closed however planning ends, even by a panic, so that no worker waits for ever.
+        let closing = CloseOnDrop(&queue);
         let planning = plan(list, settings, &mut planner, &mut sink, reporter, &stop);
         if planning.is_err() {
             // A bad line or a local failure: no new request starts.
             stop.set();
         }
-        queue.close();
+        drop(closing);
         let outcomes: Vec<fetch::Outcome> = workers
             .into_iter()
-            .map(|worker| worker.join().unwrap_or_default())
+            .map(|worker| {
+                worker.join().unwrap_or_else(|_| fetch::Outcome {
+                    errors: vec![fail(
+                        Kind::Other,
+                        "a download thread crashed; some files were neither fetched nor reported",
+                    )],
+                    ..fetch::Outcome::default()
+                })
+            })
             .collect();
         (planning, outcomes)
     });
     progress.finish();
     let notes = Progress::notes(&ui.display);
+    let cached: usize = outcomes.iter().map(|o| o.cached).sum();
+    if let Some(cache) = ui.cache.as_ref().filter(|_| cached > 0) {
+        notes.note(format!(
+            "oxdl: {cached} file(s) put in place from the cache in {}, not downloaded",
+            cache.dir().display()
+        ));
+    }
     if let Sink::DryRun(dry) = sink {
         return report::dry_run(settings, planner.finish(), planning, dry, reporter, &notes);
     }
+    // Files planned but never handed out, as the run stopped first.
+    let unsent = planner.dispatch();
     report::finish(
         settings,
         planner.finish(),
         planning,
         outcomes,
+        unsent,
         reporter,
         &notes,
     )
+}
+
+/// Closes the queue when dropped.
+struct CloseOnDrop<'a>(&'a Queue);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// The list as the planner takes it.
@@ -213,7 +243,7 @@ impl Sink<'_> {
                     for destination in &w.destinations {
                         dry.files += 1;
                         dry.bytes += w.size.unwrap_or(0);
-                        report::planned(w, destination, reporter)?;
+                        report::planned_file(w, destination, reporter)?;
                     }
                 }
                 Ok(())

@@ -27,6 +27,8 @@ pub(super) struct Late {
     /// The hash's first destination, which the fetch writes.
     pub(super) first: PathBuf,
     pub(super) destination: PathBuf,
+    /// The size, when the list gave it.
+    pub(super) size: Option<u64>,
 }
 
 /// Where each hash stands.
@@ -155,6 +157,7 @@ impl<'a> Planner<'a> {
                 value,
                 first: first.clone(),
                 destination,
+                size: self.sizes.get(&value).copied(),
             }),
             Some(&State::Skipped(index)) => {
                 let found = self.holds(&destination, value);
@@ -233,13 +236,30 @@ impl<'a> Planner<'a> {
         wanted
     }
 
-    /// Skips `wanted`, whose content was found checked at `source`, copying it to its destinations.
-    fn skip_with_copies(&mut self, wanted: Wanted, source: PathBuf, found: Copied) -> Result<()> {
+    /// Skips `wanted`, whose content was found checked at `source`, copying it to its destinations. When
+    /// a copy fails, the hash goes back to the request being filled, with `source` as one more
+    /// destination, so that it is fetched (or reported) rather than lost.
+    fn skip_with_copies(
+        &mut self,
+        mut wanted: Wanted,
+        source: PathBuf,
+        found: Copied,
+    ) -> Result<()> {
+        if !self.dry_run {
+            for destination in &wanted.destinations {
+                if let Err(err) =
+                    copy_published(&self.out.join(&source), &self.out.join(destination))
+                {
+                    wanted.destinations.push(source);
+                    self.states
+                        .insert(wanted.value, State::Pending(self.pending.len()));
+                    self.pending.push(wanted);
+                    return Err(err);
+                }
+            }
+        }
         let mut places = vec![(source.clone(), found)];
         for destination in wanted.destinations {
-            if !self.dry_run {
-                copy_published(&self.out.join(&source), &self.out.join(&destination))?;
-            }
             self.bytes += found.bytes;
             places.push((destination, found));
         }
@@ -275,10 +295,9 @@ impl<'a> Planner<'a> {
                     hash: value,
                     sha256: None,
                 }),
-                // Trusted, not checked: read only for the SHA-256 that was asked for.
-                _ => hash_file(&path, true)
-                    .ok()
-                    .map(|c| Copied { hash: value, ..c }),
+                // Read anyway for the SHA-256 that was asked for; so its hash is known, and a file
+                // that turns out wrong is fetched again rather than reported with a wrong checksum.
+                _ => hash_file(&path, true).ok().filter(|c| c.hash == value),
             },
             SkipExisting::Hash => hash_file(&path, self.sha256)
                 .ok()

@@ -12,19 +12,21 @@ use crate::hashes::Wanted;
 use crate::listfmt::quote;
 use crate::progress::Progress;
 use crate::report::{FileReport, Reporter, Status};
-use crate::transfer::hash_file;
+use crate::transfer::{Copied, hash_file};
 
 use super::fetch::Outcome;
-use super::plan::{Planned, Skipped};
+use super::plan::{Late, Planned, Skipped};
 use super::{DryRun, Settings};
 
 /// Reports everything and returns the run's result: the most serious failure (see
-/// [`crate::error::SEVERITY`]), else missing files, else success.
+/// [`crate::error::SEVERITY`]), else missing files, else success. `unsent` are files planned but never
+/// handed to a worker, because the run stopped.
 pub(super) fn finish(
     settings: &Settings,
     planned: Planned,
     planning: Result<()>,
     outcomes: Vec<Outcome>,
+    unsent: Vec<Wanted>,
     reporter: &Reporter,
     notes: &Progress,
 ) -> Result<()> {
@@ -34,10 +36,12 @@ pub(super) fn finish(
         errors.push(err);
     }
     let mut fetched = HashSet::new();
-    let (mut missing, mut failed) = (Vec::new(), Vec::new());
+    let (mut missing, mut failed) = (Vec::new(), unsent);
+    let mut summary = Summary::default();
     let mut bytes = planned.bytes;
     for outcome in outcomes {
         fetched.extend(outcome.fetched);
+        summary.fetched += outcome.fetched_files;
         missing.extend(outcome.missing);
         failed.extend(outcome.failed);
         errors.extend(outcome.errors);
@@ -45,19 +49,16 @@ pub(super) fn finish(
     }
     for group in &planned.skipped {
         report_skipped(group, reporter)?;
+        summary.skipped += group.places.len();
     }
-    report_unwritten(&missing, Status::Missing, reporter)?;
-    report_unwritten(&failed, Status::Failed, reporter)?;
-    match fill_late(out, &planned, &fetched, &missing, reporter) {
-        Ok(late_bytes) => bytes += late_bytes,
-        Err(err) => errors.push(err),
-    }
-    let summary = Summary {
-        fetched: fetched.len(),
-        skipped: planned.skipped.len(),
-        missing: missing.len(),
-        failed: failed.len(),
-    };
+    summary.missing += report_unwritten(&missing, Status::Missing, reporter)?;
+    summary.failed += report_unwritten(&failed, Status::Failed, reporter)?;
+    let late = fill_late(out, &planned, &fetched, &missing, reporter)?;
+    summary.fetched += late.fetched;
+    summary.missing += late.missing;
+    summary.failed += late.failed;
+    bytes += late.bytes;
+    errors.extend(late.errors);
     if summary.total() == 0 && errors.is_empty() {
         notes.note("oxdl: the hash list is empty; nothing to download");
     } else {
@@ -82,12 +83,12 @@ pub(super) fn finish(
         return Err(err)
             .with_context(|| format!("download from {} failed ({summary})", settings.repo));
     }
-    if !missing.is_empty() {
+    if summary.missing > 0 {
         return Err(fail(
             Kind::Partial,
             format!(
                 "{} of {} file(s) are missing on the server (listed above); the others are in place",
-                missing.len(),
+                summary.missing,
                 summary.total()
             ),
         ));
@@ -109,16 +110,27 @@ pub(super) fn dry_run(
         report_skipped(group, reporter)?;
         in_place += group.places.len();
     }
-    // Destinations that came after their hash was planned would be copied from it.
-    let late_files = planned.late.len() as u64;
-    let files = dry.files + late_files;
+    // Destinations that came after their hash was planned: fetched with it (then copied).
+    let mut files = dry.files;
+    let mut bytes = dry.bytes;
+    for late in &planned.late {
+        let w = Wanted {
+            hash: format!("{:x}", late.value),
+            value: late.value,
+            destinations: Vec::new(),
+            size: late.size,
+        };
+        planned_file(&w, &late.destination, reporter)?;
+        files += 1;
+        bytes += late.size.unwrap_or(0);
+    }
     notes.note(format!(
         "dry run: {files} file(s) to fetch ({} bytes known), {in_place} already in place; nothing was \
          downloaded",
-        dry.bytes
+        bytes
     ));
     let mut json = serde_json::json!({
-        "dry_run": true, "files": files, "bytes": dry.bytes, "skipped": in_place,
+        "dry_run": true, "files": files, "bytes": bytes, "skipped": in_place,
     });
     if let Some(revision) = &settings.revision {
         json["revision"] = serde_json::json!(revision);
@@ -129,7 +141,7 @@ pub(super) fn dry_run(
 }
 
 /// One line (or JSON object) of a dry run: a file that would be fetched.
-pub(super) fn planned(w: &Wanted, destination: &Path, reporter: &Reporter) -> Result<()> {
+pub(super) fn planned_file(w: &Wanted, destination: &Path, reporter: &Reporter) -> Result<()> {
     if reporter.json() {
         return reporter.file(FileReport {
             hash: Some(&w.hash),
@@ -159,10 +171,12 @@ fn report_skipped(group: &Skipped, reporter: &Reporter) -> Result<()> {
     Ok(())
 }
 
-/// Reports each destination of files that were not written.
-fn report_unwritten(files: &[Wanted], status: Status, reporter: &Reporter) -> Result<()> {
+/// Reports each destination of files that were not written; returns how many there were.
+fn report_unwritten(files: &[Wanted], status: Status, reporter: &Reporter) -> Result<usize> {
+    let mut count = 0;
     for w in files {
         for destination in &w.destinations {
+            count += 1;
             reporter.file(FileReport {
                 hash: Some(&w.hash),
                 path: destination,
@@ -173,36 +187,53 @@ fn report_unwritten(files: &[Wanted], status: Status, reporter: &Reporter) -> Re
             })?;
         }
     }
-    Ok(())
+    Ok(count)
+}
+
+/// What became of the late destinations.
+#[derive(Default)]
+struct LateOutcome {
+    fetched: usize,
+    missing: usize,
+    failed: usize,
+    bytes: u64,
+    /// Copies that failed, each costing only its own destination.
+    errors: Vec<anyhow::Error>,
 }
 
 /// Copies each late destination from its hash's first destination, which the fetch wrote and checked;
-/// reports it with its hash's fate otherwise. Returns the bytes written.
+/// reports it with its hash's fate otherwise. A copy that fails costs only its own destination.
 fn fill_late(
     out: &Path,
     planned: &Planned,
     fetched: &HashSet<u128>,
     missing: &[Wanted],
     reporter: &Reporter,
-) -> Result<u64> {
+) -> Result<LateOutcome> {
     let missing: HashSet<u128> = missing.iter().map(|w| w.value).collect();
-    let mut bytes = 0;
+    let mut outcome = LateOutcome::default();
     for late in &planned.late {
         let hash = format!("{:x}", late.value);
+        let mut error = None;
         let (status, copied) = if fetched.contains(&late.value) {
-            let target = out.join(&late.destination);
-            copy_published(&out.join(&late.first), &target)?;
-            let copied = hash_file(&target, reporter.wants_sha256()).map_err(|err| {
-                fail(
-                    Kind::Other,
-                    format!("cannot read {}: {err}", target.display()),
-                )
-            })?;
-            bytes += copied.bytes;
-            (Status::Fetched, Some(copied))
+            match copy_late(out, late, reporter.wants_sha256()) {
+                Ok(copied) => {
+                    outcome.fetched += 1;
+                    outcome.bytes += copied.bytes;
+                    (Status::Fetched, Some(copied))
+                }
+                Err(err) => {
+                    outcome.failed += 1;
+                    error = Some(format!("{err:#}"));
+                    outcome.errors.push(err);
+                    (Status::Failed, None)
+                }
+            }
         } else if missing.contains(&late.value) {
+            outcome.missing += 1;
             (Status::Missing, None)
         } else {
+            outcome.failed += 1;
             (Status::Failed, None)
         };
         reporter.file(FileReport {
@@ -211,13 +242,25 @@ fn fill_late(
             bytes: copied.as_ref().map(|c| c.bytes),
             sha256: copied.as_ref().and_then(|c| c.sha256.as_ref()),
             status,
-            error: None,
+            error: error.as_deref(),
         })?;
     }
-    Ok(bytes)
+    Ok(outcome)
 }
 
-/// How many hashes of the list ended each way.
+/// Copies a late destination from its hash's first one and reads back what it holds.
+fn copy_late(out: &Path, late: &Late, sha256: bool) -> Result<Copied> {
+    let target = out.join(&late.destination);
+    copy_published(&out.join(&late.first), &target)?;
+    hash_file(&target, sha256).map_err(|err| {
+        fail(
+            Kind::Other,
+            format!("cannot read {}: {err}", target.display()),
+        )
+    })
+}
+
+/// How many files (destinations) of the list ended each way.
 #[derive(Default)]
 struct Summary {
     fetched: usize,

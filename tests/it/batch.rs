@@ -8,26 +8,11 @@ use std::sync::Arc;
 use support::server::{
     BatchRoutes, Config, end_of_archive, fixtures, gzip, hash_of, raw_entry, tar_of,
 };
-use support::{Sandbox, TestServer, batch, repo_file};
+use support::{Sandbox, TestServer, batch, listed, repo_file, with_paths_txt};
 
 /// The captured list: 8 files of the repository at `main`.
 fn hashes_txt() -> String {
     std::fs::read_to_string(fixtures().join("hashes.txt")).unwrap()
-}
-
-fn with_paths_txt() -> String {
-    std::fs::read_to_string(fixtures().join("hashes-with-paths.txt")).unwrap()
-}
-
-/// `(hash, path)` of every file in the captured list.
-fn listed() -> Vec<(String, String)> {
-    with_paths_txt()
-        .lines()
-        .map(|line| {
-            let (hash, path) = line.split_once(' ').unwrap();
-            (hash.to_string(), path.to_string())
-        })
-        .collect()
 }
 
 fn assert_no_temp_files(sandbox: &Sandbox) {
@@ -867,4 +852,75 @@ fn batch_accepts_a_body_of_several_gzip_members() {
     )
     .expect_code(6)
     .expect_stderr("end-of-archive marker");
+}
+
+#[test]
+fn batch_one_blocked_destination_costs_only_its_own_request() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("out")).unwrap();
+    std::fs::write(
+        sandbox.join("out/sub"),
+        b"a file where a directory is needed",
+    )
+    .unwrap();
+    let list = format!(
+        "{} sub/x.txt\n{}",
+        hash_of(&repo_file("hello.txt")),
+        with_paths_txt()
+            .lines()
+            .filter(|l| !l.ends_with("hello.txt"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+    let run = batch(
+        &sandbox,
+        &server,
+        &["-C", "out", "--batch-size", "1"],
+        &list,
+    );
+    run.expect_code(1)
+        .expect_stderr("out/sub is a file, not a directory")
+        .expect_stderr("7 fetched, 0 skipped, 0 missing, 1 failed");
+    for (_, path) in listed().into_iter().filter(|(_, p)| p != "hello.txt") {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(&path)
+        );
+    }
+}
+
+#[test]
+fn batch_reports_files_planned_but_never_sent_after_a_bad_line() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let lines: Vec<&str> = with_paths_txt().leak().lines().collect();
+    let list = format!("{}\n{}\nnot-a-hash\n", lines[0], lines[1]);
+    let run = batch(&sandbox, &server, &["--json", "-C", "out"], &list);
+    run.expect_code(2);
+    let statuses = file_statuses(&run.stdout);
+    assert_eq!(
+        statuses.len(),
+        2,
+        "every planned file is reported: {statuses:?}"
+    );
+    assert!(statuses.iter().all(|(_, s)| s == "failed"), "{statuses:?}");
+}
+
+#[test]
+fn batch_summary_counts_files_not_hashes() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let hello = hash_of(&repo_file("hello.txt"));
+    let run = batch(
+        &sandbox,
+        &server,
+        &["--json", "-C", "out", "--batch-size", "1"],
+        &format!("{hello} a.txt\n{hello} b.txt\n{hello} c.txt\n"),
+    );
+    run.expect_code(0).expect_stderr("3 fetched, 0 skipped");
+    let text = String::from_utf8_lossy(&run.stdout).into_owned();
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["fetched"], 3);
+    assert_eq!(file_statuses(&run.stdout).len(), 3);
 }

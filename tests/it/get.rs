@@ -463,6 +463,50 @@ fn run_with_stdout_closed(command: std::process::Command) -> support::Run {
 }
 
 #[test]
+fn get_to_dev_stdout_when_stdout_was_closed_fails() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let command = sandbox.command(&[
+        "--host",
+        server.url.as_str(),
+        "get",
+        "ox/demo",
+        "main/hello.txt",
+        "-o",
+        "/dev/stdout",
+    ]);
+    let run = run_with_stdout_closed(command);
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("stdout was closed"), "{}", run.stderr);
+}
+
+#[test]
+fn a_stdout_on_dev_null_opened_read_write_is_a_real_output() {
+    // What Python's subprocess.DEVNULL and daemon(3) give: /dev/null opened read-write, not closed.
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    for args in [
+        &["get", "ox/demo", "main/hello.txt", "-o", "-"][..],
+        &["--json", "get", "ox/demo", "main/hello.txt", "-o", "h.txt"][..],
+        &["ls", "ox/demo", "main"][..],
+    ] {
+        let mut all = vec!["--host", server.url.as_str()];
+        all.extend_from_slice(args);
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("exec \"$@\" 1<>/dev/null")
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_oxdl"))
+            .args(&all)
+            .current_dir(sandbox.path())
+            .env("HOME", sandbox.home.path())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}");
+    }
+}
+
+#[test]
 fn get_mismatch_on_stdout_says_the_output_is_not_to_be_trusted() {
     let server = TestServer::with(Config {
         meta: support::server::MetaMode::WrongHash,

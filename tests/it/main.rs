@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod batch;
+mod cache;
 mod faults;
 mod generated;
 mod get;

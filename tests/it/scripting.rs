@@ -3,12 +3,7 @@
 use crate::support;
 
 use sha2::{Digest, Sha256};
-use support::server::fixtures;
-use support::{Sandbox, TestServer, batch, get, repo_file};
-
-fn with_paths() -> String {
-    std::fs::read_to_string(fixtures().join("hashes-with-paths.txt")).unwrap()
-}
+use support::{Sandbox, TestServer, batch, get, repo_file, with_paths_txt};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -33,7 +28,7 @@ fn batch_json_has_one_object_per_file_and_a_summary() {
     let server = TestServer::start();
     let sandbox = Sandbox::new();
     let missing = "ffffffffffffffffffffffffffffffff";
-    let list = format!("{}{missing} gone.bin\n", with_paths());
+    let list = format!("{}{missing} gone.bin\n", with_paths_txt());
     let run = batch(&sandbox, &server, &["--json", "-C", "out"], &list);
     run.expect_code(5);
     let lines = json_lines(&run.stdout);
@@ -62,7 +57,12 @@ fn batch_json_has_one_object_per_file_and_a_summary() {
     run.expect_stderr("8 fetched, 0 skipped, 1 missing, 0 failed");
 
     // A rerun reports the files as skipped, still with their checksums.
-    let run = batch(&sandbox, &server, &["--json", "-C", "out"], &with_paths());
+    let run = batch(
+        &sandbox,
+        &server,
+        &["--json", "-C", "out"],
+        &with_paths_txt(),
+    );
     run.expect_code(0);
     let lines = json_lines(&run.stdout);
     assert!(
@@ -102,37 +102,20 @@ fn checksums_manifest_passes_sha256sum() {
         &sandbox,
         &server,
         &["--checksums", "sums.txt", "-C", "out"],
-        &with_paths(),
+        &with_paths_txt(),
     )
     .expect_code(0);
     let manifest = std::fs::read_to_string(sandbox.join("sums.txt")).unwrap();
     assert_eq!(manifest.lines().count(), 8);
     assert!(manifest.contains("  nested/with space.txt\n"));
-    let check = std::process::Command::new("sha256sum")
-        .args(["-c", "--strict", "../sums.txt"])
-        .current_dir(sandbox.join("out"))
-        .output()
-        .expect("sha256sum (coreutils) runs");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&check.stdout)
-            .matches(": OK")
-            .count(),
-        8
-    );
+    let (passed, out) = support::sha256sum_check(&sandbox.join("out"), "../sums.txt");
+    assert!(passed, "{out}");
+    assert_eq!(out.matches(": OK").count(), 8);
 
     // A damaged file fails the standard check.
     std::fs::write(sandbox.join("out/data.csv"), b"damaged").unwrap();
-    let check = std::process::Command::new("sha256sum")
-        .args(["-c", "../sums.txt"])
-        .current_dir(sandbox.join("out"))
-        .output()
-        .unwrap();
-    assert!(!check.status.success());
+    let (passed, _) = support::sha256sum_check(&sandbox.join("out"), "../sums.txt");
+    assert!(!passed);
 }
 
 #[test]
@@ -143,7 +126,7 @@ fn plain_progress_is_log_friendly() {
         &sandbox,
         &server,
         &["--progress", "plain", "-C", "out"],
-        &with_paths(),
+        &with_paths_txt(),
     );
     run.expect_code(0)
         .expect_stderr("oxdl: progress: 8/8 files, 6.39 KiB");
@@ -169,7 +152,7 @@ fn no_progress_when_asked_or_when_stderr_is_not_a_terminal() {
     for args in [&["--progress", "none"][..], &[][..]] {
         let mut all = args.to_vec();
         all.extend(["-C", "out"]);
-        let run = batch(&sandbox, &server, &all, &with_paths());
+        let run = batch(&sandbox, &server, &all, &with_paths_txt());
         run.expect_code(0);
         assert!(!run.stderr.contains("progress"), "{}", run.stderr);
         assert!(!run.stderr.contains('\r'));
@@ -269,7 +252,7 @@ fn ls_recursive_piped_into_batch_recreates_the_tree() {
     assert_eq!(list.lines().count(), 8 + 250);
     batch(&sandbox, &server, &["-C", "copy"], &list).expect_code(0);
     let mut expected: Vec<(String, Vec<u8>)> = extra;
-    for line in with_paths().lines() {
+    for line in with_paths_txt().lines() {
         let (_, path) = line.split_once(' ').unwrap();
         expected.push((path.to_string(), repo_file(path)));
     }
@@ -490,7 +473,7 @@ fn batch_starts_requesting_before_a_piped_list_ends() {
     use std::io::Write;
     let server = TestServer::start();
     let sandbox = Sandbox::new();
-    let lines: Vec<String> = with_paths().lines().map(str::to_string).collect();
+    let lines: Vec<String> = with_paths_txt().lines().map(str::to_string).collect();
     let mut child = piped_batch(&sandbox, &server, &["--batch-size", "2", "-C", "out"]);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{}\n{}", lines[0], lines[1]).unwrap();
@@ -540,7 +523,7 @@ fn a_bad_line_in_a_piped_list_stops_further_requests() {
     use std::io::Write;
     let server = TestServer::start();
     let sandbox = Sandbox::new();
-    let lines: Vec<String> = with_paths().lines().map(str::to_string).collect();
+    let lines: Vec<String> = with_paths_txt().lines().map(str::to_string).collect();
     let mut child = piped_batch(&sandbox, &server, &["--batch-size", "2", "-C", "out"]);
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "{}\n{}", lines[0], lines[1]).unwrap();
@@ -727,9 +710,9 @@ fn ls_and_batch_with_nul_separators_keep_every_file_name() {
 fn a_list_may_start_with_a_byte_order_mark() {
     let server = TestServer::start();
     let sandbox = Sandbox::new();
-    let list = format!("\u{feff}{}", with_paths().replace('\n', "\r\n"));
+    let list = format!("\u{feff}{}", with_paths_txt().replace('\n', "\r\n"));
     batch(&sandbox, &server, &["-C", "out"], &list).expect_code(0);
-    for line in with_paths().lines() {
+    for line in with_paths_txt().lines() {
         let path = line.split_once(' ').unwrap().1;
         assert_eq!(
             std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),

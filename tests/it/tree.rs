@@ -369,3 +369,40 @@ fn shards_of_a_batch_list_are_disjoint_complete_and_balanced() {
         .expect_code(2)
         .expect_stderr("0 <= K < N");
 }
+
+#[test]
+fn get_r_dry_run_lists_every_destination_even_of_repeated_content() {
+    // Three files with one content, seen in three listing pages' worth of requests.
+    let same = b"same bytes\n".to_vec();
+    let server = TestServer::with(Config {
+        extra_files: vec![
+            ("dup/a.txt".to_string(), same.clone()),
+            ("dup/b.txt".to_string(), same.clone()),
+            ("dup/c.txt".to_string(), b"other\n".to_vec()),
+        ],
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = get(
+        &sandbox,
+        &server,
+        &["main/dup", "-r", "--dry-run", "--batch-size", "1"],
+    );
+    run.expect_code(0)
+        .expect_stderr("dry run: 3 file(s) to fetch (28 bytes known)");
+    assert_eq!(String::from_utf8(run.stdout).unwrap().lines().count(), 3);
+    // And for real: every destination is counted and reported.
+    let run = get(
+        &sandbox,
+        &server,
+        &["main/dup", "-r", "--json", "--batch-size", "1"],
+    );
+    run.expect_code(0).expect_stderr("3 fetched, 0 skipped");
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(
+        text.lines().last().unwrap().contains("\"fetched\":3"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(sandbox.join("dup/b.txt")).unwrap(), same);
+}

@@ -188,3 +188,32 @@ pub fn wait_for_temp_file(dir: &Path) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The captured list: 8 files of `main` as `HASH PATH` lines.
+pub fn with_paths_txt() -> String {
+    std::fs::read_to_string(server::fixtures().join("hashes-with-paths.txt")).unwrap()
+}
+
+/// `(hash, path)` of every file in the captured list.
+pub fn listed() -> Vec<(String, String)> {
+    with_paths_txt()
+        .lines()
+        .map(|line| {
+            let (hash, path) = line.split_once(' ').unwrap();
+            (hash.to_string(), path.to_string())
+        })
+        .collect()
+}
+
+/// Runs `sha256sum -c --strict MANIFEST` in `dir`: whether it passed, and what it printed.
+pub fn sha256sum_check(dir: &Path, manifest: &str) -> (bool, String) {
+    let check = Command::new("sha256sum")
+        .args(["-c", "--strict", manifest])
+        .current_dir(dir)
+        .output()
+        .expect("sha256sum (coreutils) runs");
+    (
+        check.status.success(),
+        String::from_utf8_lossy(&check.stdout).into_owned(),
+    )
+}

@@ -59,7 +59,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --jobs 'With -r: requests to run at once [default: 4]'
             cand --skip-existing 'With -r: how to tell that a file already present need not be fetched again [default: hash]'
             cand --shard 'With -r: only the files whose content hash falls in shard K of N (see `oxdl batch --help`)'
-            cand --chunk-threshold 'Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the server''s /chunk route, resumable across runs; smaller ones in one stream'
+            cand --chunk-threshold 'Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the server''s /chunk route, resumable across runs; smaller ones in one stream [default: 16M; for a server on this machine (localhost, loopback), off: one stream is faster there]'
             cand --chunk-size 'Size of each range of a ranged download (the last one is shorter)'
             cand --connections 'Ranges fetched at once, each over its own connection'
             cand --host 'Server to talk to: HOST[:PORT] or a full base URL'

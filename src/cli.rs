@@ -339,9 +339,10 @@ pub struct GetArgs {
     pub shard: Option<Shard>,
 
     /// Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the
-    /// server's /chunk route, resumable across runs; smaller ones in one stream.
-    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_size)]
-    pub chunk_threshold: u64,
+    /// server's /chunk route, resumable across runs; smaller ones in one stream [default: 16M; for a
+    /// server on this machine (localhost, loopback), off: one stream is faster there].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub chunk_threshold: Option<u64>,
 
     /// Size of each range of a ranged download (the last one is shorter).
     #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_chunk_size)]

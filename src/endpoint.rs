@@ -153,9 +153,12 @@ impl Endpoint {
 
     /// Whether the connection is plain http to a host other than this machine (secrets would travel in clear).
     pub fn insecure_remote(&self) -> bool {
-        self.scheme == Scheme::Http
-            && !LOCAL_HOSTS.contains(&self.host.as_str())
-            && !is_loopback_ip(&self.host)
+        self.scheme == Scheme::Http && !self.is_this_machine()
+    }
+
+    /// Whether the server is this machine (localhost or a loopback address).
+    pub fn is_this_machine(&self) -> bool {
+        LOCAL_HOSTS.contains(&self.host.as_str()) || is_loopback_ip(&self.host)
     }
 
     /// The `Authorization` value for the user info in `--host` (`Basic base64(user:password)`), if any.

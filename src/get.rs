@@ -165,7 +165,7 @@ fn ranged(
     path: &Path,
     notes: &Progress,
 ) -> Result<Option<(Copied, Option<String>)>> {
-    let settings = ranged::Settings::from_args(args);
+    let settings = ranged::Settings::from_args(args, remote.is_local());
     if args.width.is_some() || args.height.is_some() || !settings.applies(meta.size) {
         return Ok(None);
     }

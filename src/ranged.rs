@@ -37,6 +37,9 @@ use crate::sync::lock;
 use crate::transfer::{Copied, read_failure, write_failure};
 
 /// Bytes read from a connection (and written to disk) at a time.
+/// Files at least this large go through ranges when the server is elsewhere: two ranges of the default
+/// size, the smallest file that parallel ranges can speed up.
+const DEFAULT_THRESHOLD: u64 = 16 << 20;
 const BLOCK: usize = 256 * 1024;
 /// Bytes that arrived ahead of the hashed prefix and are held in memory until it reaches them (12 MiB keeps peak RSS under 32 MiB with 8 connections). Beyond
 /// this they are only on disk, and the hasher reads them back once (from the page cache: they were
@@ -78,10 +81,13 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The settings `get`'s options ask for.
-    pub(crate) fn from_args(args: &GetArgs) -> Self {
+    /// The settings `get`'s options ask for, for a server on this machine (`local`) or elsewhere.
+    pub(crate) fn from_args(args: &GetArgs, local: bool) -> Self {
+        // Parallel ranges pay off where one stream is capped (load balancers, long round trips); on
+        // loopback nothing caps it, and measured on 2 cores they only cost CPU (bench/RESULTS.md).
+        let default = if local { u64::MAX } else { DEFAULT_THRESHOLD };
         Settings {
-            threshold: args.chunk_threshold,
+            threshold: args.chunk_threshold.unwrap_or(default),
             chunk_size: args.chunk_size,
             connections: args.connections,
             resume: !args.no_resume,

@@ -166,6 +166,8 @@ pub struct Remote {
     verbose: bool,
     /// Where a token for this host would be configured, for error hints.
     host_key: String,
+    /// The server is this machine, where one stream is not capped and parallel ranges only cost CPU.
+    local: bool,
     /// The batch route that worked last; starts with QUERY and falls back to POST once.
     use_post: AtomicBool,
 }
@@ -333,8 +335,14 @@ impl Remote {
             read_timeout: options.read_timeout,
             verbose: options.verbose,
             host_key: endpoint.host_key(),
+            local: endpoint.is_this_machine(),
             use_post: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the server is this machine.
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     /// Starts downloading `REVISION/PATH`, optionally resized.

@@ -578,3 +578,31 @@ fn a_fresh_resumable_part_survives_another_run_in_its_directory() {
         "a week old: swept"
     );
 }
+
+#[test]
+fn a_server_on_this_machine_gets_one_stream_unless_ranges_are_asked_for() {
+    // 17 MiB: above the 16 MiB default threshold that applies to servers elsewhere.
+    let bytes = pattern(17 << 20);
+    let server = server_with_big(&bytes, Config::default());
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/big.bin", "-o", "one.bin"]).expect_code(0);
+    assert!(
+        chunk_requests(&server).is_empty(),
+        "loopback: one stream by default"
+    );
+    assert_eq!(std::fs::read(sandbox.join("one.bin")).unwrap(), bytes);
+    get(
+        &sandbox,
+        &server,
+        &[
+            "main/big.bin",
+            "-o",
+            "ranged.bin",
+            "--chunk-threshold",
+            "16M",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(chunk_requests(&server).len(), 3, "8 + 8 + 1 MiB");
+    assert_eq!(std::fs::read(sandbox.join("ranged.bin")).unwrap(), bytes);
+}

@@ -43,7 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download one file by its path at a revision')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download one file by its path at a revision, or a directory tree with -r')
             [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Download many files by content hash')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List files as `HASH PATH` lines, the list `oxdl batch` reads')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check files on disk against a hash list, offline: no server, no token')
@@ -290,7 +290,7 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             break
         }
         'oxdl;help' {
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download one file by its path at a revision')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Download one file by its path at a revision, or a directory tree with -r')
             [CompletionResult]::new('batch', 'batch', [CompletionResultType]::ParameterValue, 'Download many files by content hash')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List files as `HASH PATH` lines, the list `oxdl batch` reads')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check files on disk against a hash list, offline: no server, no token')

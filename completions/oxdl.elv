@@ -40,7 +40,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand get 'Download one file by its path at a revision'
+            cand get 'Download one file by its path at a revision, or a directory tree with -r'
             cand batch 'Download many files by content hash'
             cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
             cand verify 'Check files on disk against a hash list, offline: no server, no token'
@@ -275,7 +275,7 @@ set edit:completion:arg-completer[oxdl] = {|@words|
         &'oxdl;cache;help;help'= {
         }
         &'oxdl;help'= {
-            cand get 'Download one file by its path at a revision'
+            cand get 'Download one file by its path at a revision, or a directory tree with -r'
             cand batch 'Download many files by content hash'
             cand ls 'List files as `HASH PATH` lines, the list `oxdl batch` reads'
             cand verify 'Check files on disk against a hash list, offline: no server, no token'

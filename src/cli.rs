@@ -157,7 +157,7 @@ pub enum Link {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Download one file by its path at a revision.
+    /// Download one file by its path at a revision, or a directory tree with -r.
     Get(GetArgs),
     /// Download many files by content hash.
     Batch(BatchArgs),

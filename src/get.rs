@@ -377,6 +377,15 @@ fn file_name(resource: &str) -> Result<&str> {
 /// name; a special file is written through, and a link to a regular file replaces the file it names.
 fn target(output: Option<&Path>, file_name: &str) -> Result<Target> {
     let path = match output {
+        None if Path::new(file_name).is_dir() => {
+            return Err(fail(
+                Kind::Usage,
+                format!(
+                    "./{file_name} is a directory here: to download the tree it names, add -r; to \
+                     write the file elsewhere, pass -o"
+                ),
+            ));
+        }
         None => PathBuf::from(file_name),
         Some(path) if path == Path::new("-") => return Ok(Target::Stream(output::stdout()?)),
         Some(path) if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') => {

@@ -281,6 +281,11 @@ fn get_on_a_directory_without_r_hints_at_it() {
         .expect_stderr("is a file, not a directory: drop -r");
     get(&sandbox, &server, &["main/nested", "-r", "-o", "-"]).expect_code(2);
     assert!(sandbox.files().is_empty());
+    // After a tree download, the directory exists here: the same hint, not "cannot write".
+    get(&sandbox, &server, &["main/nested", "-r"]).expect_code(0);
+    get(&sandbox, &server, &["main/nested"])
+        .expect_code(2)
+        .expect_stderr("add -r");
 }
 
 /// 240 small files under `many/`, for splitting.

@@ -9,7 +9,7 @@ use flate2::read::MultiGzDecoder;
 use tar::{Archive, EntryType};
 
 use crate::error::{Kind, fail, transient};
-use crate::fsio::{PendingFile, copy_published};
+use crate::fsio::{Confined, PendingFile, copy_published};
 use crate::hashes::Wanted;
 use crate::transfer::{Copied, Copier, read_failure};
 
@@ -66,6 +66,11 @@ pub fn unpack(
             )));
         };
         let size = entry.size();
+        // Checked again at the moment of writing: a link planted inside the output directory since the
+        // list was planned must not carry the file out of it.
+        for destination in &target.destinations {
+            Confined::new(out_dir).check(destination)?;
+        }
         let first = out_dir.join(&target.destinations[0]);
         let mut file = PendingFile::create(&first)?;
         let shown = first.display().to_string();

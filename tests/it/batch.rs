@@ -924,3 +924,32 @@ fn batch_summary_counts_files_not_hashes() {
     assert_eq!(summary["summary"]["fetched"], 3);
     assert_eq!(file_statuses(&run.stdout).len(), 3);
 }
+
+#[test]
+fn batch_a_link_planted_after_planning_is_still_refused() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("out")).unwrap();
+    std::fs::create_dir_all(sandbox.join("elsewhere")).unwrap();
+    let (link, target) = (sandbox.join("out/sub"), sandbox.join("elsewhere"));
+    // The server plants the link while it answers: after the list was checked, before the file is written.
+    let server = tampering_server(move |hashes: &[String]| {
+        let _ = std::os::unix::fs::symlink(&target, &link);
+        gzip(&tar_of(&[(hashes[0].clone(), repo_file("hello.txt"))]))
+    });
+    let hello = hash_of(&repo_file("hello.txt"));
+    batch(
+        &sandbox,
+        &server,
+        &["-C", "out"],
+        &format!("{hello} sub/x.txt\n"),
+    )
+    .expect_code(2)
+    .expect_stderr("a symbolic link inside the output directory");
+    assert!(
+        std::fs::read_dir(sandbox.join("elsewhere"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing written outside the output directory"
+    );
+}

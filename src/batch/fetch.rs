@@ -15,6 +15,7 @@ use flate2::write::GzEncoder;
 
 use crate::Ui;
 use crate::error::{Kind, KindContext, fail, is_fatal_for_run};
+use crate::fsio::Confined;
 use crate::hashes::Wanted;
 use crate::progress::Progress;
 use crate::remote::{BatchReply, Remote};
@@ -338,6 +339,16 @@ fn take_cached(
             .iter()
             .map(|d| context.out.join(d))
             .collect();
+        // As when unpacking: no link planted since planning may carry a file out of the directory.
+        let confined = wanted
+            .destinations
+            .iter()
+            .try_for_each(|d| Confined::new(context.out).check(d));
+        if let Err(err) = confined {
+            rest.push(wanted);
+            rest.extend(files);
+            return Err((err, rest));
+        }
         match cache.place(wanted.value, &targets, sha256, &note) {
             Ok(Some(copied)) => {
                 record(context, outcome, &wanted, &copied, Status::Cached);

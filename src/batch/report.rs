@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::error::{Kind, fail, most_serious};
-use crate::fsio::copy_published;
+use crate::fsio::{Confined, copy_published};
 use crate::hashes::Wanted;
 use crate::listfmt::quote;
 use crate::progress::Progress;
@@ -250,6 +250,7 @@ fn fill_late(
 
 /// Copies a late destination from its hash's first one and reads back what it holds.
 fn copy_late(out: &Path, late: &Late, sha256: bool) -> Result<Copied> {
+    Confined::new(out).check(&late.destination)?;
     let target = out.join(&late.destination);
     copy_published(&out.join(&late.first), &target)?;
     hash_file(&target, sha256).map_err(|err| {

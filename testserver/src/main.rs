@@ -50,6 +50,10 @@ struct Args {
     /// Write the repository's `HASH PATH` lines (the list `oxdl batch` reads) to this file.
     #[arg(long, value_name = "FILE")]
     write_list: Option<PathBuf>,
+
+    /// Also serve N small generated files under `generated/`, in a wide and deep tree.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    generate: usize,
 }
 
 fn main() -> Result<()> {
@@ -58,7 +62,7 @@ fn main() -> Result<()> {
         .repo
         .split_once('/')
         .context("--repo must be NAMESPACE/NAME")?;
-    let repo = Repo::from_dir(namespace, name, &args.dir)?;
+    let repo = Repo::from_dir_and_generated(namespace, name, &args.dir, args.generate)?;
     let listing = repo.listing(
         &repo
             .resolve(&["main", ""])

@@ -229,8 +229,26 @@ impl Repo {
 
     /// A repository of every file below `dir` (hashed at start-up, served from disk) at branch `main`.
     pub fn from_dir(namespace: &str, name: &str, dir: &Path) -> Result<Repo> {
+        Self::from_dir_and_generated(namespace, name, dir, 0)
+    }
+
+    /// The files of `dir`, plus `generated` small files under `generated/` in a wide and deep tree (50
+    /// directories of 40 subdirectories each, the files spread over them), for listings and downloads at
+    /// dataset scale without fixtures on disk.
+    pub fn from_dir_and_generated(
+        namespace: &str,
+        name: &str,
+        dir: &Path,
+        generated: usize,
+    ) -> Result<Repo> {
         let mut files = Vec::new();
         collect(dir, "", &mut files).with_context(|| format!("cannot read {}", dir.display()))?;
+        files.extend((0..generated).map(|i| {
+            (
+                format!("generated/t{:02}/u{:02}/f{i:07}.txt", i % 50, (i / 50) % 40),
+                Blob::bytes(format!("generated file {i}\n").into_bytes()),
+            )
+        }));
         let mut repo = Repo::new(namespace, name);
         // A stable commit id derived from the content, so reruns see the same revision.
         let mut ids = Xxh3::new();

@@ -77,3 +77,44 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn generates_a_large_tree_on_request() {
+    // A directory of its own: the other test removes the shared one when it ends.
+    let dir = tempfile_dir().with_extension("generated");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("own.txt"), b"own\n").unwrap();
+    let list = dir.join("list.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxdl-testserver"))
+        .args([dir.to_str().unwrap(), "--port", "0", "--generate", "2500"])
+        .arg("--write-list")
+        .arg(&list)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let text = std::fs::read_to_string(&list).unwrap();
+    let generated: Vec<&str> = text.lines().filter(|l| l.contains(" generated/")).collect();
+    assert_eq!(generated.len(), 2500);
+    assert_eq!(text.lines().count(), 2501, "plus the directory's own file");
+    // Wide and deep: 50 directories of up to 40 subdirectories.
+    assert!(
+        generated
+            .iter()
+            .any(|l| l.ends_with("generated/t49/u01/f0000099.txt")),
+        "{text}"
+    );
+    let answer = request(
+        url.trim(),
+        "GET",
+        "/api/repos/ox/demo/versions/main/generated/t00/u00/f0000000.txt",
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&answer).ends_with("generated file 0\n"));
+    child.kill().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -116,5 +116,6 @@ fn generates_a_large_tree_on_request() {
     );
     assert!(String::from_utf8_lossy(&answer).ends_with("generated file 0\n"));
     child.kill().unwrap();
+    child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

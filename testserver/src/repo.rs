@@ -176,9 +176,12 @@ impl Repo {
     /// Whether `path` is a directory in `commit`.
     pub fn is_dir(&self, commit: &str, path: &str) -> bool {
         let prefix = format!("{path}/");
-        self.commits
-            .get(commit)
-            .is_some_and(|tree| tree.keys().any(|p| p.starts_with(&prefix)))
+        // Keys are sorted: everything below `path/` follows it directly.
+        self.commits.get(commit).is_some_and(|tree| {
+            tree.range(prefix.clone()..)
+                .next()
+                .is_some_and(|(p, _)| p.starts_with(&prefix))
+        })
     }
 
     /// The directories and files directly inside `dir` ("" for the root) of `commit`, each sorted by
@@ -212,8 +215,8 @@ impl Repo {
     pub fn dir_size(&self, commit: &str, dir: &str) -> u64 {
         let prefix = format!("{dir}/");
         self.commits.get(commit).map_or(0, |tree| {
-            tree.iter()
-                .filter(|(p, _)| p.starts_with(&prefix))
+            tree.range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
                 .map(|(_, (b, _))| b.size())
                 .sum()
         })

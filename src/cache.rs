@@ -11,29 +11,24 @@
 //! place are hashed before they are published, and an entry that fails is removed and fetched again.
 
 use std::fs::File;
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::io::{ErrorKind, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use anyhow::Result;
-use sha2::{Digest, Sha256};
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::cli::{CacheAction, CacheArgs, GlobalArgs, Link};
 use crate::error::{Kind, KindContext, fail};
 use crate::fsio::{PendingFile, TEMP_PREFIX, TEMP_SUFFIX, create_dirs, sweep_stale};
 use crate::remote::Meta;
-use crate::transfer::Copied;
+use crate::transfer::{Copied, hash_reader};
 
 /// Marks the directory as a cache for backup tools (https://bford.info/cachedir/).
 const TAG_NAME: &str = "CACHEDIR.TAG";
 const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
                    # This file is a cache directory tag created by oxdl (--cache-dir).\n\
                    # Its files can be fetched again; `oxdl cache prune` bounds its size.\n";
-
-/// Block size for hashing entries.
-const BLOCK: usize = 256 * 1024;
 
 /// The cache of one run.
 #[derive(Debug)]
@@ -342,28 +337,7 @@ fn checked(file: &File, check: Check) -> std::io::Result<Option<Copied>> {
 /// The XXH3-128 (and SHA-256 when asked) of an open file's content, from its start.
 fn hash_open(mut file: &File, sha256: bool) -> std::io::Result<Copied> {
     file.seek(SeekFrom::Start(0))?;
-    let mut hasher = Xxh3::new();
-    let mut sha = sha256.then(Sha256::new);
-    let mut buf = vec![0; BLOCK];
-    let mut bytes = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        hasher.update(&buf[..n]);
-        if let Some(sha) = &mut sha {
-            sha.update(&buf[..n]);
-        }
-        bytes += n as u64;
-    }
-    Ok(Copied {
-        bytes,
-        hash: hasher.digest128(),
-        sha256: sha.map(|sha| sha.finalize().into()),
-    })
+    hash_reader(file, sha256)
 }
 
 /// Makes `dest` a copy-on-write clone of `source` (both open, `dest` empty); false where the filesystem

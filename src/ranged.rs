@@ -24,8 +24,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::cli::GetArgs;
 use crate::error::{Kind, fail, local, most_serious, transient};
@@ -34,7 +32,7 @@ use crate::progress::Progress;
 use crate::remote::{Chunk, Meta, Remote};
 use crate::retry::RetryPolicy;
 use crate::sync::lock;
-use crate::transfer::{Copied, read_failure, write_failure};
+use crate::transfer::{Copied, Digests, read_failure, write_failure};
 
 /// Bytes read from a connection (and written to disk) at a time.
 /// Files at least this large go through ranges when the server is elsewhere: two ranges of the default
@@ -855,14 +853,8 @@ impl Ctx<'_> {
     /// held and from the part file otherwise; saves the state on the way. Ends when every byte is
     /// hashed, or with the run's failure.
     fn hash_in_order(&self, size: u64, sha256: bool, saver: &Registered) -> Result<Copied> {
-        let mut xxh = Xxh3::new();
-        let mut sha = sha256.then(Sha256::new);
-        let mut update = |bytes: &[u8]| {
-            xxh.update(bytes);
-            if let Some(sha) = &mut sha {
-                sha.update(bytes);
-            }
-        };
+        let mut digests = Digests::new(sha256);
+        let mut update = |bytes: &[u8]| digests.update(bytes);
         let mut hashed = 0u64;
         let mut read_buf = vec![0; BLOCK];
         let mut saved = Instant::now();
@@ -917,11 +909,7 @@ impl Ctx<'_> {
                 .unwrap_or_else(|poison| poison.into_inner().0);
         }
         drop(inner);
-        Ok(Copied {
-            bytes: size,
-            hash: xxh.digest128(),
-            sha256: sha.map(|sha| sha.finalize().into()),
-        })
+        Ok(digests.finish())
     }
 }
 

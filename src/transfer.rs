@@ -22,6 +22,48 @@ pub struct Copied {
     pub sha256: Option<[u8; 32]>,
 }
 
+/// XXH3-128 of some bytes, and their SHA-256 when asked for: the one pass every copy, check and resumed
+/// download makes over its bytes.
+pub(crate) struct Digests {
+    xxh3: Xxh3,
+    sha256: Option<Sha256>,
+    bytes: u64,
+}
+
+impl Digests {
+    /// Empty digests; SHA-256 too when `sha256`.
+    pub(crate) fn new(sha256: bool) -> Self {
+        Digests {
+            xxh3: Xxh3::new(),
+            sha256: sha256.then(Sha256::new),
+            bytes: 0,
+        }
+    }
+
+    /// Takes in the next bytes.
+    pub(crate) fn update(&mut self, block: &[u8]) {
+        self.xxh3.update(block);
+        if let Some(sha) = &mut self.sha256 {
+            sha.update(block);
+        }
+        self.bytes += block.len() as u64;
+    }
+
+    /// How many bytes went in so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// What went in.
+    pub(crate) fn finish(self) -> Copied {
+        Copied {
+            bytes: self.bytes,
+            hash: self.xxh3.digest128(),
+            sha256: self.sha256.map(|sha| sha.finalize().into()),
+        }
+    }
+}
+
 /// A reusable copy buffer.
 pub struct Copier {
     buf: Vec<u8>,
@@ -57,9 +99,7 @@ impl Copier {
         dest: &str,
         on_bytes: &mut dyn FnMut(u64),
     ) -> Result<Copied> {
-        let mut hasher = Xxh3::new();
-        let mut sha = self.sha256.then(Sha256::new);
-        let mut bytes = 0u64;
+        let mut digests = Digests::new(self.sha256);
         loop {
             let n = match reader.read(&mut self.buf) {
                 Ok(0) => break,
@@ -68,26 +108,18 @@ impl Copier {
                 Err(err) => {
                     return Err(read_failure(
                         err,
-                        &format!("the stream broke after {bytes} bytes of {dest}"),
+                        &format!("the stream broke after {} bytes of {dest}", digests.bytes()),
                     ));
                 }
             };
             let block = &self.buf[..n];
-            hasher.update(block);
-            if let Some(sha) = &mut sha {
-                sha.update(block);
-            }
+            digests.update(block);
             writer
                 .write_all(block)
                 .map_err(|err| write_failure(err, dest))?;
-            bytes += n as u64;
             on_bytes(n as u64);
         }
-        Ok(Copied {
-            bytes,
-            hash: hasher.digest128(),
-            sha256: sha.map(|sha| sha.finalize().into()),
-        })
+        Ok(digests.finish())
     }
 }
 
@@ -118,30 +150,23 @@ pub fn read_failure(err: std::io::Error, context: &str) -> anyhow::Error {
 
 /// The XXH3-128 (and SHA-256 when asked) of a local file's content, and its size.
 pub fn hash_file(path: &std::path::Path, sha256: bool) -> std::io::Result<Copied> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Xxh3::new();
-    let mut sha = sha256.then(Sha256::new);
+    hash_reader(std::fs::File::open(path)?, sha256)
+}
+
+/// The XXH3-128 (and SHA-256 when asked) of everything `reader` gives, and its size. Read errors are
+/// returned as they are: for a local file they are local errors, not a broken stream.
+pub(crate) fn hash_reader(mut reader: impl Read, sha256: bool) -> std::io::Result<Copied> {
+    let mut digests = Digests::new(sha256);
     let mut buf = vec![0; BLOCK];
-    let mut bytes = 0u64;
     loop {
-        match file.read(&mut buf) {
+        match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                if let Some(sha) = &mut sha {
-                    sha.update(&buf[..n]);
-                }
-                bytes += n as u64;
-            }
+            Ok(n) => digests.update(&buf[..n]),
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }
     }
-    Ok(Copied {
-        bytes,
-        hash: hasher.digest128(),
-        sha256: sha.map(|sha| sha.finalize().into()),
-    })
+    Ok(digests.finish())
 }
 
 /// A SHA-256 digest as lowercase hex, the form `sha256sum` writes.

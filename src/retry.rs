@@ -36,12 +36,22 @@ impl RetryPolicy {
     pub fn run<T>(
         &self,
         note: impl Fn(String),
+        request: impl FnMut() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        self.run_unless(note, &|| false, request)
+    }
+
+    /// As [`RetryPolicy::run`], but no retry starts (and no wait goes on) once `stop()` says so.
+    pub fn run_unless<T>(
+        &self,
+        note: impl Fn(String),
+        stop: &dyn Fn() -> bool,
         mut request: impl FnMut() -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let mut backoff = self.backoff();
         loop {
             match request() {
-                Err(err) if backoff.retry(&err, &note) => {}
+                Err(err) if backoff.retry_unless(&err, &note, stop) => {}
                 result => return result,
             }
         }

@@ -141,20 +141,16 @@ impl<'a> Walk<'a> {
                     Some(first) => first,
                     None => {
                         let resource = self.resource(&dir);
-                        let mut backoff = self.ui.retry.backoff();
-                        let stopped = || stop.is_set();
-                        loop {
-                            match self.remote.dir_page(&resource, page, 0) {
-                                Ok(listing) => break listing,
-                                Err(err)
-                                    if backoff.retry_unless(
-                                        &err,
-                                        |line| notes.note(line),
-                                        &stopped,
-                                    ) => {}
-                                Err(_) if stop.is_set() => return Ok(()),
-                                Err(err) => return Err(err),
-                            }
+                        let listing = self.ui.retry.run_unless(
+                            |line| notes.note(line),
+                            &|| stop.is_set(),
+                            || self.remote.dir_page(&resource, page, 0),
+                        );
+                        match listing {
+                            Ok(listing) => listing,
+                            // The run is ending for another reason; this page is not needed.
+                            Err(_) if stop.is_set() => return Ok(()),
+                            Err(err) => return Err(err),
                         }
                     }
                 };

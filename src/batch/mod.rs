@@ -243,7 +243,7 @@ impl Sink<'_> {
                     for destination in &w.destinations {
                         dry.files += 1;
                         dry.bytes += w.size.unwrap_or(0);
-                        report::planned_file(w, destination, reporter)?;
+                        report::planned_file(&w.hash, w.size, destination, reporter)?;
                     }
                 }
                 Ok(())

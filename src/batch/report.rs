@@ -114,13 +114,12 @@ pub(super) fn dry_run(
     let mut files = dry.files;
     let mut bytes = dry.bytes;
     for late in &planned.late {
-        let w = Wanted {
-            hash: format!("{:x}", late.value),
-            value: late.value,
-            destinations: Vec::new(),
-            size: late.size,
-        };
-        planned_file(&w, &late.destination, reporter)?;
+        planned_file(
+            &format!("{:x}", late.value),
+            late.size,
+            &late.destination,
+            reporter,
+        )?;
         files += 1;
         bytes += late.size.unwrap_or(0);
     }
@@ -141,20 +140,25 @@ pub(super) fn dry_run(
 }
 
 /// One line (or JSON object) of a dry run: a file that would be fetched.
-pub(super) fn planned_file(w: &Wanted, destination: &Path, reporter: &Reporter) -> Result<()> {
+pub(super) fn planned_file(
+    hash: &str,
+    size: Option<u64>,
+    destination: &Path,
+    reporter: &Reporter,
+) -> Result<()> {
     if reporter.json() {
         return reporter.file(FileReport {
-            hash: Some(&w.hash),
+            hash: Some(hash),
             path: destination,
-            bytes: w.size,
+            bytes: size,
             sha256: None,
             status: Status::Planned,
             error: None,
         });
     }
-    let size = w.size.map_or("-".to_string(), |size| size.to_string());
+    let size = size.map_or("-".to_string(), |size| size.to_string());
     let path = destination.to_string_lossy();
-    reporter.line(&format!("{} {} {size}", w.hash, quote(&path)))
+    reporter.line(&format!("{hash} {} {size}", quote(&path)))
 }
 
 fn report_skipped(group: &Skipped, reporter: &Reporter) -> Result<()> {

@@ -414,68 +414,40 @@ fn get_to_dev_stdout_and_a_descriptor_writes_through() {
 fn get_to_a_closed_stdout_fails() {
     let server = TestServer::start();
     let sandbox = Sandbox::new();
-    let mut command = sandbox.command(&[
-        "--host",
-        server.url.as_str(),
-        "get",
-        "ox/demo",
-        "main/hello.txt",
-        "-o",
-        "-",
-    ]);
-    command.stdout(std::process::Stdio::null());
     // `>&-`: the child starts with descriptor 1 closed.
-    let child = run_with_stdout_closed(command);
-    assert_eq!(child.code, 1, "stderr: {}", child.stderr);
-    assert!(child.stderr.contains("stdout"), "{}", child.stderr);
-    assert!(!child.stderr.contains("verified"), "{}", child.stderr);
-}
-
-/// Runs `command` with its standard output closed, through the shell's `>&-`.
-fn run_with_stdout_closed(command: std::process::Command) -> support::Run {
-    let program = command.get_program().to_owned();
-    let args: Vec<String> = command
-        .get_args()
-        .map(|a| format!("'{}'", a.to_string_lossy()))
-        .collect();
-    let script = format!(
-        "exec '{}' {} >&-",
-        program.to_string_lossy(),
-        args.join(" ")
+    let run = sandbox.run_redirected(
+        &[
+            "--host",
+            server.url.as_str(),
+            "get",
+            "ox/demo",
+            "main/hello.txt",
+            "-o",
+            "-",
+        ],
+        ">&-",
     );
-    let mut shell = std::process::Command::new("sh");
-    shell.arg("-c").arg(script);
-    for (key, value) in command.get_envs() {
-        match value {
-            Some(value) => shell.env(key, value),
-            None => shell.env_remove(key),
-        };
-    }
-    if let Some(dir) = command.get_current_dir() {
-        shell.current_dir(dir);
-    }
-    let output = shell.output().unwrap();
-    support::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("stdout"), "{}", run.stderr);
+    assert!(!run.stderr.contains("verified"), "{}", run.stderr);
 }
 
 #[test]
 fn get_to_dev_stdout_when_stdout_was_closed_fails() {
     let server = TestServer::start();
     let sandbox = Sandbox::new();
-    let command = sandbox.command(&[
-        "--host",
-        server.url.as_str(),
-        "get",
-        "ox/demo",
-        "main/hello.txt",
-        "-o",
-        "/dev/stdout",
-    ]);
-    let run = run_with_stdout_closed(command);
+    let run = sandbox.run_redirected(
+        &[
+            "--host",
+            server.url.as_str(),
+            "get",
+            "ox/demo",
+            "main/hello.txt",
+            "-o",
+            "/dev/stdout",
+        ],
+        ">&-",
+    );
     assert_eq!(run.code, 1, "stderr: {}", run.stderr);
     assert!(run.stderr.contains("stdout was closed"), "{}", run.stderr);
 }
@@ -492,17 +464,7 @@ fn a_stdout_on_dev_null_opened_read_write_is_a_real_output() {
     ] {
         let mut all = vec!["--host", server.url.as_str()];
         all.extend_from_slice(args);
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("exec \"$@\" 1<>/dev/null")
-            .arg("sh")
-            .arg(env!("CARGO_BIN_EXE_oxdl"))
-            .args(&all)
-            .current_dir(sandbox.path())
-            .env("HOME", sandbox.home.path())
-            .status()
-            .unwrap();
-        assert_eq!(status.code(), Some(0), "{args:?}");
+        sandbox.run_redirected(&all, "1<>/dev/null").expect_code(0);
     }
 }
 

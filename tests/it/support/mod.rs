@@ -65,8 +65,26 @@ impl Sandbox {
     /// `oxdl ARGS` in the working directory, with a clean environment (no OXDL_*, OXEN_* or proxy variables).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_oxdl"));
+        command.args(args);
+        self.prepared(command)
+    }
+
+    /// `oxdl ARGS` started by `sh` with `redirect` applied to it (e.g. `>&-`, `1<>/dev/null`), in the
+    /// same clean environment.
+    pub fn run_redirected(&self, args: &[&str], redirect: &str) -> Run {
+        let mut command = Command::new("sh");
         command
-            .args(args)
+            .arg("-c")
+            .arg(format!("exec \"$@\" {redirect}"))
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_oxdl"))
+            .args(args);
+        self.run_command(self.prepared(command), b"")
+    }
+
+    /// `command` in the working directory, with the temp home and no OXDL_*, OXEN_* or proxy variables.
+    fn prepared(&self, mut command: Command) -> Command {
+        command
             .current_dir(self.dir.path())
             .env("HOME", self.home.path());
         for (name, _) in std::env::vars() {

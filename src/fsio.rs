@@ -92,12 +92,7 @@ fn is_stale(owner: u32, entry: &std::fs::DirEntry) -> bool {
     if owner == std::process::id() {
         return false;
     }
-    let age = entry
-        .metadata()
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-        .unwrap_or(Duration::ZERO);
+    let age = age(entry);
     match lock_is_free(&entry.path()) {
         Some(true) => !runs_here(owner).unwrap_or(false) || age > JUST_CREATED,
         Some(false) => false,
@@ -111,13 +106,18 @@ fn is_stale(owner: u32, entry: &std::fs::DirEntry) -> bool {
 /// A resumable part or state file is kept for the next run while it is fresh: it is stale once nobody
 /// holds its lock (a part being written is locked) and it has not been written for [`RESUME_AGE`].
 fn is_stale_resumable(entry: &std::fs::DirEntry) -> bool {
-    let age = entry
+    let age = age(entry);
+    age > RESUME_AGE && lock_is_free(&entry.path()) != Some(false)
+}
+
+/// How long ago the file was last written (zero when that cannot be told).
+fn age(entry: &std::fs::DirEntry) -> Duration {
+    entry
         .metadata()
         .and_then(|m| m.modified())
         .ok()
         .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-        .unwrap_or(Duration::ZERO);
-    age > RESUME_AGE && lock_is_free(&entry.path()) != Some(false)
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Whether nobody holds a lock on the file; `None` where locks cannot be had (the file is gone, or the

@@ -309,6 +309,8 @@ pub(crate) struct Confined {
     root: PathBuf,
     /// Directories (relative to `root`) known to be real directories, or absent (oxdl makes them).
     checked: HashSet<PathBuf>,
+    /// The parent of the last path that passed: lists come a directory at a time.
+    last: PathBuf,
 }
 
 impl Confined {
@@ -317,15 +319,28 @@ impl Confined {
         Confined {
             root: root.to_path_buf(),
             checked: HashSet::new(),
+            last: PathBuf::new(),
         }
     }
 
     /// Fails (a usage error) when a directory on the way to `rel` is a symbolic link. The file itself may
     /// be a link: it is replaced, never written through.
     pub(crate) fn check(&mut self, rel: &Path) -> Result<()> {
+        // By bytes first: lists are clean relative paths, and `Path::parent` parses components.
+        let bytes = rel.as_os_str().as_encoded_bytes();
+        let cut = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
+        if bytes[..cut] == *self.last.as_os_str().as_encoded_bytes() {
+            return Ok(());
+        }
         let Some(parent) = rel.parent() else {
             return Ok(());
         };
+        self.check_parent(rel, parent)?;
+        parent.clone_into(&mut self.last);
+        Ok(())
+    }
+
+    fn check_parent(&mut self, rel: &Path, parent: &Path) -> Result<()> {
         let mut dir = PathBuf::new();
         for part in parent.components() {
             dir.push(part);

@@ -57,9 +57,8 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
     let mut expected = None;
     match download(remote, args, ui, reporter, &mut target, &mut expected) {
         Ok((copied, revision, status)) => {
-            let hash = format!("{:x}", copied.hash);
             reporter.file(FileReport {
-                hash: Some(&hash),
+                hash: Some(copied.hash),
                 path: Path::new(&shown),
                 bytes: Some(copied.bytes),
                 sha256: copied.sha256.as_ref(),
@@ -74,12 +73,9 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
         }
         Err(err) => {
             // Scripts reading --json learn of the failure on stdout too, as they do from batch.
-            let hash = expected
-                .as_ref()
-                .map(|meta: &Meta| format!("{:x}", meta.hash));
             let message = format!("{err:#}");
             reporter.file(FileReport {
-                hash: hash.as_deref(),
+                hash: expected.as_ref().map(|meta: &Meta| meta.hash),
                 path: Path::new(&shown),
                 bytes: None,
                 sha256: None,

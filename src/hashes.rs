@@ -1,13 +1,18 @@
 //! The hash list: `HASH` or `HASH PATH` lines (or NUL-separated records), validated, normalised to the
 //! server's form and deduplicated. How a PATH is written is in [`crate::listfmt`].
+//!
+//! Lists may hold millions of lines, so nothing here keeps a line: a list is read as a stream of
+//! [`Entry`]s, and what must be remembered to check it (who claimed which path) takes 16 bytes an entry.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Read};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Result;
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use crate::error::{Kind, fail};
+use crate::fingerprints::FingerprintMap;
 use crate::listfmt;
 
 /// The longest line (or NUL-separated record) a hash list may have: room for a hash and any real path.
@@ -16,97 +21,184 @@ pub const MAX_LINE: usize = 16 * 1024;
 /// A byte-order mark, which some editors put at the start of a text file.
 const BOM: &str = "\u{feff}";
 
-/// One file to fetch: its hash and where it goes.
+/// One line of a list (or one file of a directory listing): a hash and where it goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Wanted {
-    /// The hash in the server's form: lowercase hex without leading zeros.
-    pub hash: String,
-    /// The hash as a number, to compare with the XXH3-128 of the bytes.
+pub struct Entry {
+    /// The content hash as a number (its XXH3-128).
     pub value: u128,
-    /// Destinations relative to the output directory (the hash itself when no PATH was given); never empty.
-    pub destinations: Vec<PathBuf>,
+    /// Relative to the output directory (the hash itself when no PATH was given).
+    pub destination: PathBuf,
     /// The size, when the source says (a directory listing does; a hash list does not).
     pub size: Option<u64>,
 }
 
-/// Parses a content hash: hex only, at most 32 digits; returns the server's form and its value.
-pub fn normalise(text: &str) -> Result<(String, u128), String> {
-    if text.is_empty() || text.len() > 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
+/// One file to fetch: its hash and every destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wanted {
+    /// The hash as a number, to compare with the XXH3-128 of the bytes.
+    pub value: u128,
+    /// Destinations relative to the output directory; never empty.
+    pub destinations: Vec<PathBuf>,
+    /// The size, when the source says.
+    pub size: Option<u64>,
+}
+
+impl Wanted {
+    /// The hash in the server's form: lowercase hex without leading zeros.
+    pub fn hash(&self) -> String {
+        hash_text(self.value)
+    }
+}
+
+/// A hash in the server's form: lowercase hex without leading zeros.
+pub fn hash_text(value: u128) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // By hand: `format!("{:x}")` was a tenth of the time of a dry run over a million files.
+    let digits = (128 - value.leading_zeros()).div_ceil(4).max(1);
+    let mut text = String::with_capacity(32);
+    for at in (0..digits).rev() {
+        text.push(char::from(HEX[((value >> (4 * at)) & 0xf) as usize]));
+    }
+    text
+}
+
+/// The value of each byte as a hex digit; 0xff for the others.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut at = 0;
+    while at < 10 {
+        table[b'0' as usize + at] = at as u8;
+        at += 1;
+    }
+    let mut at = 0;
+    while at < 6 {
+        table[b'a' as usize + at] = 10 + at as u8;
+        table[b'A' as usize + at] = 10 + at as u8;
+        at += 1;
+    }
+    table
+};
+
+/// Parses a content hash: hex only, at most 32 digits, any case, leading zeros allowed.
+pub fn parse_hash(text: &str) -> Result<u128, String> {
+    let not_a_hash = || {
+        format!(
             "'{}' is not a content hash (1 to 32 hex digits)",
             text.escape_debug()
-        ));
+        )
+    };
+    if text.is_empty() || text.len() > 32 {
+        return Err(not_a_hash());
     }
-    let value = u128::from_str_radix(text, 16).map_err(|err| err.to_string())?;
-    let hash = format!("{value:x}");
+    // By hand, in two 64-bit halves: at most 32 digits cannot overflow, and `from_str_radix` on a u128
+    // took a tenth of the time to plan a list.
+    let bytes = text.as_bytes();
+    let split = bytes.len().saturating_sub(16);
+    let half = |digits: &[u8]| {
+        digits.iter().try_fold(0u64, |acc, &byte| {
+            let digit = HEX_VALUE[usize::from(byte)];
+            (digit < 16).then_some((acc << 4) | u64::from(digit))
+        })
+    };
+    let (Some(high), Some(low)) = (half(&bytes[..split]), half(&bytes[split..])) else {
+        return Err(not_a_hash());
+    };
+    let value = (u128::from(high) << 64) | u128::from(low);
     // The server's batch handler crashes on one-digit hashes, and no real file hashes that low.
-    if hash.len() < 2 {
+    if value < 0x10 {
         return Err(format!("'{text}' is too small to be a content hash"));
     }
-    Ok((hash, value))
+    Ok(value)
 }
 
-/// Reads a hash list from `input` (named `source` in errors); fails on the first bad line, naming it.
+/// Parses a content hash; returns the server's form and its value.
+pub fn normalise(text: &str) -> Result<(String, u128), String> {
+    parse_hash(text).map(|value| (hash_text(value), value))
+}
+
+/// Reads a hash list from `input` (named `source` in errors), each hash once with all its destinations
+/// in the order met; fails on the first bad line, naming it. For tests and small lists: it holds them.
 pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
-    ListReader::new(input, source).collect_all()
-}
-
-impl<R: BufRead> ListReader<R> {
-    /// The rest of the list, each hash once with all its destinations.
-    pub fn collect_all(&mut self) -> Result<Vec<Wanted>> {
-        let mut wanted: Vec<Wanted> = Vec::new();
-        while let Some(item) = self.next_item()? {
-            match item {
-                Item::New(w) => wanted.push(w),
-                Item::More {
-                    index, destination, ..
-                } => wanted[index].destinations.push(destination),
+    let mut reader = ListReader::new(input, source);
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut index = HashMap::new();
+    while let Some(entry) = reader.next_entry()? {
+        match index.get(&entry.value) {
+            Some(&at) => {
+                let w: &mut Wanted = &mut wanted[at];
+                w.destinations.push(entry.destination);
+            }
+            None => {
+                index.insert(entry.value, wanted.len());
+                wanted.push(Wanted {
+                    value: entry.value,
+                    destinations: vec![entry.destination],
+                    size: entry.size,
+                });
             }
         }
-        Ok(wanted)
     }
+    Ok(wanted)
 }
 
-/// One step of a hash list: a hash first seen, or another destination for a hash seen before.
-#[derive(Debug)]
-pub enum Item {
-    New(Wanted),
-    /// `index` counts the `New` items before, from 0.
-    More {
-        index: usize,
-        value: u128,
-        destination: PathBuf,
-    },
-}
-
-/// Reads a hash list line by line, so that work can start before the list ends (`oxdl batch` on a
-/// pipe). Every check of [`parse`] applies, across the whole list.
+/// Reads a hash list line by line, so that work can start before the list ends and memory does not
+/// grow with the lines. Every line is checked across the whole list (no two files at one path, no file
+/// where a directory is needed); a line repeating an earlier one (same hash, same destination) is
+/// dropped. The same hash at several destinations comes once for each.
 pub struct ListReader<R> {
     input: R,
     source: String,
     /// NUL-separated records with literal paths (`-0`) instead of lines.
     nul: bool,
+    /// What messages call a line: "line", or "record" in a NUL-separated list.
+    unit: &'static str,
     number: usize,
-    claims: Claims,
-    /// Each hash seen so far, with its place among the `New` items.
-    seen: HashMap<u128, usize>,
     buf: Vec<u8>,
+    mode: Mode,
+    /// The numbers of the lines dropped so far, when a first pass records them for the second.
+    dropped: Option<Vec<usize>>,
+    /// Every byte read, to tell that a list read twice (see [`Checked`]) did not change in between.
+    digest: Xxh3,
+}
+
+/// How a reader knows which lines to drop.
+enum Mode {
+    /// Checks each line against the claims of those before.
+    Check(Claims),
+    /// Reads a list checked before, dropping the lines that the check dropped.
+    Replay { checked: Checked, next: usize },
+}
+
+/// What a first pass over a list leaves for the second: the numbers of the lines it dropped, and what the
+/// list was, to notice a change. 8 bytes a dropped line; nothing for the others.
+pub struct Checked {
+    dropped: Vec<usize>,
+    digest: u128,
+    lines: usize,
 }
 
 impl<R: BufRead> ListReader<R> {
-    /// A reader of `input`, named `source` in errors.
+    /// A reader of `input`, named `source` in errors, checking every line as it comes.
     pub fn new(input: R, source: &str) -> Self {
         ListReader {
             input,
             source: source.to_string(),
             nul: false,
+            unit: "line",
             number: 0,
-            claims: Claims {
-                unit: "line",
-                ..Claims::default()
-            },
-            seen: HashMap::new(),
             buf: Vec::new(),
+            mode: Mode::Check(Claims::default()),
+            dropped: None,
+            digest: Xxh3::new(),
+        }
+    }
+
+    /// A reader of a list that [`ListReader::check_all`] has read before: it reads the same entries
+    /// without holding any claims, and fails if the list changed in between.
+    pub fn replay(input: R, source: &str, checked: Checked) -> Self {
+        ListReader {
+            mode: Mode::Replay { checked, next: 0 },
+            ..ListReader::new(input, source)
         }
     }
 
@@ -114,14 +206,28 @@ impl<R: BufRead> ListReader<R> {
     /// everything after the first space, taken literally (no quoting, no trimming).
     pub fn nul_separated(mut self, nul: bool) -> Self {
         self.nul = nul;
-        self.claims.unit = if nul { "record" } else { "line" };
+        self.unit = if nul { "record" } else { "line" };
         self
     }
 
-    /// The next item, `None` at the end of the list, or an error naming the bad line (or record).
-    pub fn next_item(&mut self) -> Result<Option<Item>> {
+    /// Reads the whole list, checking every line and passing each entry to `each`; returns what
+    /// [`ListReader::replay`] needs to read it again.
+    pub fn check_all(mut self, mut each: impl FnMut(&Entry) -> Result<()>) -> Result<Checked> {
+        self.dropped = Some(Vec::new());
+        while let Some(entry) = self.next_entry()? {
+            each(&entry)?;
+        }
+        Ok(Checked {
+            dropped: self.dropped.take().unwrap_or_default(),
+            digest: self.digest.digest128(),
+            lines: self.number,
+        })
+    }
+
+    /// The next entry, `None` at the end of the list, or an error naming the bad line (or record).
+    pub fn next_entry(&mut self) -> Result<Option<Entry>> {
         let delimiter = if self.nul { b'\0' } else { b'\n' };
-        let unit = self.claims.unit;
+        let unit = self.unit;
         loop {
             self.number += 1;
             let (number, source) = (self.number, &self.source);
@@ -133,8 +239,16 @@ impl<R: BufRead> ListReader<R> {
                 .read_until(delimiter, &mut self.buf)
                 .map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
             if read == 0 {
+                self.number -= 1;
+                self.check_unchanged()?;
                 return Ok(None);
             }
+            self.digest.update(&self.buf);
+            // A line that passed the first pass but not the second: the list changed in between.
+            let replaying = matches!(self.mode, Mode::Replay { .. });
+            let bad = |why: String| {
+                if replaying { changed(source) } else { bad(why) }
+            };
             if self.buf.len() > MAX_LINE {
                 return Err(bad(format!("longer than {MAX_LINE} bytes")));
             }
@@ -143,7 +257,7 @@ impl<R: BufRead> ListReader<R> {
             if number == 1 {
                 line = line.strip_prefix(BOM).unwrap_or(line);
             }
-            let (hash_text, path_text) = if self.nul {
+            let (hash_part, path_part) = if self.nul {
                 let record = line.strip_suffix('\0').unwrap_or(line);
                 if record.is_empty() {
                     continue;
@@ -157,171 +271,238 @@ impl<R: BufRead> ListReader<R> {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                match line.split_once(char::is_whitespace) {
-                    Some((hash, path)) => (hash, Some(path)),
-                    None => (line, None),
+                // Most lines: hex digits, then one ASCII space or tab; found without decoding characters.
+                let digits = line.bytes().take_while(u8::is_ascii_hexdigit).count();
+                match line.as_bytes().get(digits) {
+                    Some(b' ' | b'\t') => (&line[..digits], Some(&line[digits + 1..])),
+                    _ => match line.split_once(char::is_whitespace) {
+                        Some((hash, path)) => (hash, Some(path)),
+                        None => (line, None),
+                    },
                 }
             };
-            let (hash, value) = normalise(hash_text).map_err(bad)?;
-            let path = match path_text {
-                Some(text) if self.nul => Some(relative_destination(text).map_err(bad)?),
+            let value = parse_hash(hash_part).map_err(bad)?;
+            let destination = match path_part {
+                Some(text) if self.nul => clean_destination(text.to_string()).map_err(bad)?,
                 Some(text) => {
                     let name = listfmt::parse_path(text).map_err(bad)?;
-                    Some(relative_destination(&name).map_err(bad)?)
+                    clean_destination(name).map_err(bad)?
                 }
-                None => None,
+                None => hash_text(value),
             };
-            if !self
-                .claims
-                .claim(value, path.as_deref(), number)
-                .map_err(bad)?
-            {
-                continue;
-            }
-            let destination = path.unwrap_or_else(|| PathBuf::from(&hash));
-            let next = self.seen.len();
-            let index = *self.seen.entry(value).or_insert(next);
-            if index != next {
-                return Ok(Some(Item::More {
-                    index,
+            let keep = match &mut self.mode {
+                Mode::Check(claims) => {
+                    let keep = claims
+                        .claim(value, &destination, number, unit)
+                        .map_err(bad)?;
+                    if let (false, Some(dropped)) = (keep, &mut self.dropped) {
+                        dropped.push(number);
+                    }
+                    keep
+                }
+                Mode::Replay { checked, next } => {
+                    let drop = checked.dropped.get(*next) == Some(&number);
+                    *next += usize::from(drop);
+                    !drop
+                }
+            };
+            if keep {
+                return Ok(Some(Entry {
                     value,
-                    destination,
+                    destination: PathBuf::from(destination),
+                    size: None,
                 }));
             }
-            return Ok(Some(Item::New(Wanted {
-                hash,
-                value,
-                destinations: vec![destination],
-                size: None,
-            })));
         }
     }
-}
 
-/// The destinations claimed so far, so that two different hashes never share a file and no file stands
-/// where a directory is needed. Kept lean: a list may hold millions of lines.
-#[derive(Default)]
-struct Claims {
-    /// Explicit PATH destinations: the hash and the line that claimed each.
-    files: HashMap<PathBuf, (u128, usize)>,
-    /// Hashes written under their own name (no PATH): the line that asked.
-    by_hash: HashMap<u128, usize>,
-    /// Directories that explicit paths need: the first line that needed each.
-    directories: HashMap<PathBuf, usize>,
-    /// What messages call a line: "line", or "record" in a NUL-separated list.
-    unit: &'static str,
-}
-
-impl Claims {
-    /// The hash and line that made `path` a file, if any.
-    fn file_owner(&self, path: &Path) -> Option<(u128, usize)> {
-        if let Some(&owner) = self.files.get(path) {
-            return Some(owner);
-        }
-        // A hash in the server's form may be the name some hash-only line writes to.
-        let text = path.to_str()?;
-        let (canonical, value) = normalise(text).ok()?;
-        if canonical != text {
-            return None;
-        }
-        self.by_hash.get(&value).map(|&line| (value, line))
-    }
-
-    /// Claims a destination for `value` (its own name when `path` is None); false when that hash
-    /// already has it, an error naming the earlier line when another file or a directory does.
-    fn claim(&mut self, value: u128, path: Option<&Path>, line: usize) -> Result<bool, String> {
-        let Some(path) = path else {
-            if self.by_hash.contains_key(&value) {
-                return Ok(false);
+    /// At the end of a replayed list: fails if it is not the list that was checked.
+    fn check_unchanged(&self) -> Result<()> {
+        match &self.mode {
+            Mode::Replay { checked, .. }
+                if checked.digest != self.digest.digest128() || checked.lines != self.number =>
+            {
+                Err(changed(&self.source))
             }
-            if !self.files.is_empty() || !self.directories.is_empty() {
-                let own = PathBuf::from(format!("{value:x}"));
-                self.check_free(&own, value)?;
-            }
-            self.by_hash.insert(value, line);
-            return Ok(true);
-        };
-        match self.file_owner(path) {
-            Some((owner, _)) if owner == value => return Ok(false),
-            _ => self.check_free(path, value)?,
-        }
-        let parents = path
-            .ancestors()
-            .skip(1)
-            .filter(|d| !d.as_os_str().is_empty());
-        for dir in parents.clone() {
-            if let Some((_, first)) = self.file_owner(dir) {
-                return Err(format!(
-                    "'{}' needs '{}' as a directory, but {} {first} makes it a file",
-                    shown(path),
-                    shown(dir),
-                    self.unit
-                ));
-            }
-        }
-        for dir in parents {
-            self.directories.entry(dir.to_path_buf()).or_insert(line);
-        }
-        self.files.insert(path.to_path_buf(), (value, line));
-        Ok(true)
-    }
-
-    /// Fails when `path` is already another hash's file or a needed directory.
-    fn check_free(&self, path: &Path, value: u128) -> Result<(), String> {
-        if let Some(first) = self.directories.get(path) {
-            return Err(format!(
-                "'{}' is a directory for {} {first}, so it cannot be a file",
-                shown(path),
-                self.unit
-            ));
-        }
-        match self.file_owner(path) {
-            Some((owner, first)) if owner != value => Err(format!(
-                "'{}' is already the destination of {} {first}",
-                shown(path),
-                self.unit
-            )),
             _ => Ok(()),
         }
     }
 }
 
+/// The error for a list read twice that changed in between.
+fn changed(source: &str) -> anyhow::Error {
+    fail(
+        Kind::Usage,
+        format!(
+            "{source} changed while oxdl was reading it (it is read once to check it, then again to \
+             download): run again once the list is complete"
+        ),
+    )
+}
+
+/// The destinations claimed so far, so that two different hashes never share a file and no file stands
+/// where a directory is needed. A list may hold millions of lines, so a path is remembered by its 64-bit
+/// fingerprint (16 bytes with its claim), not by its text: two different paths with the same fingerprint
+/// would make a false conflict, which for a million paths happens about once in 30 million lists.
+#[derive(Default)]
+struct Claims {
+    /// Each claimed path's fingerprint: who claimed it ([`Claim`]) and on which line.
+    paths: FingerprintMap,
+    /// The parent directory of the last path claimed: a path in the same directory needs no check of
+    /// its directories again.
+    last_parent: String,
+}
+
+/// What claimed a path: a file (by a fingerprint of its hash) or a directory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Directory,
+    File(u32),
+}
+
+impl Claim {
+    fn file(value: u128) -> Self {
+        let folded = (value as u64) ^ ((value >> 64) as u64);
+        Claim::File(((folded ^ (folded >> 32)) as u32).max(1))
+    }
+
+    /// Packed with the line that made it, to store.
+    fn pack(self, line: usize) -> u64 {
+        let owner = match self {
+            Claim::Directory => 0,
+            Claim::File(owner) => owner,
+        };
+        (u64::from(owner) << 32) | u64::from(u32::try_from(line).unwrap_or(u32::MAX))
+    }
+
+    fn unpack(packed: u64) -> (Self, usize) {
+        let claim = match (packed >> 32) as u32 {
+            0 => Claim::Directory,
+            owner => Claim::File(owner),
+        };
+        (claim, (packed & 0xffff_ffff) as usize)
+    }
+}
+
+fn fingerprint(path: &str) -> u64 {
+    xxh3_64(path.as_bytes())
+}
+
+impl Claims {
+    /// Claims `path` for `value`: true when new, false when that hash already has it, an error naming the
+    /// earlier line (a `unit`) when another file or a directory does.
+    fn claim(&mut self, value: u128, path: &str, line: usize, unit: &str) -> Result<bool, String> {
+        let mine = Claim::file(value);
+        // One probe: the path is claimed unless it was; a conflict ends the list anyway.
+        match self
+            .paths
+            .insert(fingerprint(path), mine.pack(line))
+            .map(Claim::unpack)
+        {
+            Some((owner, _)) if owner == mine => return Ok(false),
+            Some((Claim::Directory, first)) => {
+                return Err(format!(
+                    "'{}' is a directory for {unit} {first}, so it cannot be a file",
+                    shown(path)
+                ));
+            }
+            Some((Claim::File(_), first)) => {
+                return Err(format!(
+                    "'{}' is already the destination of {unit} {first}",
+                    shown(path)
+                ));
+            }
+            None => {}
+        }
+        let parent = path
+            .as_bytes()
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or("", |at| &path[..at]);
+        if parent != self.last_parent {
+            let parents = || {
+                std::iter::successors(Some(parent), |dir| dir.rfind('/').map(|at| &dir[..at]))
+                    .filter(|dir| !dir.is_empty())
+            };
+            for dir in parents() {
+                if let Some((Claim::File(_), first)) =
+                    self.paths.get(fingerprint(dir)).map(Claim::unpack)
+                {
+                    return Err(format!(
+                        "'{}' needs '{}' as a directory, but {unit} {first} makes it a file",
+                        shown(path),
+                        shown(dir)
+                    ));
+                }
+            }
+            for dir in parents() {
+                // Directories nearer the root were claimed with this one.
+                if self
+                    .paths
+                    .insert(fingerprint(dir), Claim::Directory.pack(line))
+                    .is_some()
+                {
+                    break;
+                }
+            }
+            parent.clone_into(&mut self.last_parent);
+        }
+        Ok(true)
+    }
+}
+
 /// A destination for messages, its control characters escaped so that they cannot garble a terminal.
-fn shown(path: &Path) -> String {
-    listfmt::escape_controls(&path.to_string_lossy()).into_owned()
+fn shown(path: &str) -> String {
+    listfmt::escape_controls(path).into_owned()
 }
 
 /// Checks that `path` names a file inside the output directory and returns it without `.` parts.
 pub fn relative_destination(path: &str) -> Result<PathBuf, String> {
+    clean_destination(path.to_string()).map(PathBuf::from)
+}
+
+/// Checks that `path` names a file inside the output directory and returns it without `.` parts or
+/// doubled slashes; a path that has none is returned as it is, without copying.
+fn clean_destination(path: String) -> Result<String, String> {
     if path.contains('\0') {
         return Err(format!(
             "path '{}' contains a NUL byte",
             path.escape_debug()
         ));
     }
-    let shown = listfmt::escape_controls(path);
+    let shown = || listfmt::escape_controls(&path).into_owned();
     // `dir/` would otherwise quietly become a file named `dir`.
     if path.ends_with('/') {
+        let shown = shown();
         return Err(format!(
             "path '{shown}' ends with '/', so it names a directory: give the file's name"
         ));
     }
-    let mut clean = PathBuf::new();
-    for component in Path::new(path).components() {
+    let plain = !path.starts_with('/')
+        && path
+            .as_bytes()
+            .split(|&byte| byte == b'/')
+            .all(|part| !part.is_empty() && part != b"." && part != b"..");
+    if plain {
+        return Ok(path);
+    }
+    let mut parts = Vec::new();
+    for component in Path::new(&path).components() {
         match component {
-            Component::Normal(part) => clean.push(part),
+            Component::Normal(part) => parts.push(part.to_string_lossy()),
             Component::CurDir => {}
             Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
                 return Err(format!(
-                    "path '{shown}' must stay inside the output directory (no absolute paths or '..')"
+                    "path '{}' must stay inside the output directory (no absolute paths or '..')",
+                    shown()
                 ));
             }
         }
     }
-    if clean.as_os_str().is_empty() {
-        return Err(format!("path '{shown}' does not name a file"));
+    if parts.is_empty() {
+        return Err(format!("path '{}' does not name a file", shown()));
     }
-    Ok(clean)
+    Ok(parts.join("/"))
 }
 
 #[cfg(test)]
@@ -332,6 +513,21 @@ mod tests {
         parse(text.as_bytes(), "list")
     }
 
+    impl<R: BufRead> ListReader<R> {
+        /// Every entry, as one destination each.
+        fn read_all(&mut self) -> Result<Vec<Wanted>> {
+            let mut all = Vec::new();
+            while let Some(e) = self.next_entry()? {
+                all.push(Wanted {
+                    value: e.value,
+                    destinations: vec![e.destination],
+                    size: e.size,
+                });
+            }
+            Ok(all)
+        }
+    }
+
     #[test]
     fn normalises_to_server_form() {
         assert_eq!(
@@ -339,6 +535,19 @@ mod tests {
             "389f92e4837212abe1bdb262834fc63"
         );
         assert_eq!(normalise("00ab").unwrap(), ("ab".to_string(), 0xab));
+        for value in [
+            0,
+            0x10,
+            0xab,
+            1 << 64,
+            u128::MAX,
+            0x0389f92e4837212abe1bdb262834fc63,
+        ] {
+            assert_eq!(hash_text(value), format!("{value:x}"));
+            if value >= 0x10 {
+                assert_eq!(parse_hash(&format!("{value:X}")), Ok(value));
+            }
+        }
         for bad in ["", "xyz", "0x12", "1", "0000", &"a".repeat(33), "12 34"] {
             assert!(normalise(bad).is_err(), "{bad}");
         }
@@ -355,11 +564,11 @@ mod tests {
              4bc6f9c6f8941bc2e3a7ebff29145cde",
         )
         .unwrap();
-        let summary: Vec<(&str, Vec<&str>)> = list
+        let summary: Vec<(String, Vec<&str>)> = list
             .iter()
             .map(|w| {
                 (
-                    w.hash.as_str(),
+                    w.hash(),
                     w.destinations.iter().map(|d| d.to_str().unwrap()).collect(),
                 )
             })
@@ -368,15 +577,15 @@ mod tests {
             summary,
             vec![
                 (
-                    "6bbd11f739ebf845aa083a0feeb21ce1",
+                    "6bbd11f739ebf845aa083a0feeb21ce1".to_string(),
                     vec!["data.csv", "copy/data.csv"]
                 ),
                 (
-                    "4bc6f9c6f8941bc2e3a7ebff29145cde",
+                    "4bc6f9c6f8941bc2e3a7ebff29145cde".to_string(),
                     vec!["4bc6f9c6f8941bc2e3a7ebff29145cde"]
                 ),
                 (
-                    "e376e7570ed45e84251273569995ea0e",
+                    "e376e7570ed45e84251273569995ea0e".to_string(),
                     vec!["nested/with space.txt"]
                 ),
             ]
@@ -433,7 +642,7 @@ mod tests {
             b"abc  lead.txt\0\0abd trail.txt \0abe \"q\".txt\0abf a\nb\r\0abd trail.txt \0ab0";
         let list = ListReader::new(&text[..], "l")
             .nul_separated(true)
-            .collect_all()
+            .read_all()
             .unwrap();
         assert_eq!(
             destinations(&list),
@@ -452,14 +661,14 @@ mod tests {
         for (text, expected) in cases {
             let err = ListReader::new(text, "l")
                 .nul_separated(true)
-                .collect_all()
+                .read_all()
                 .unwrap_err();
             assert!(format!("{err:#}").contains(expected), "{text:?}: {err:#}");
         }
         let endless = std::io::repeat(b'a');
         let err = ListReader::new(std::io::BufReader::new(endless), "l")
             .nul_separated(true)
-            .collect_all()
+            .read_all()
             .unwrap_err();
         assert!(format!("{err:#}").contains("record 1: longer than 16384 bytes"));
     }

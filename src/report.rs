@@ -49,8 +49,8 @@ impl Status {
 
 /// One file's outcome, as reported.
 pub struct FileReport<'a> {
-    /// The content hash in the server's form, when known.
-    pub hash: Option<&'a str>,
+    /// The content hash, when known (written in the server's form).
+    pub hash: Option<u128>,
     /// Where the file is (or would have been), relative to the output directory for `batch`.
     pub path: &'a Path,
     pub bytes: Option<u64>,
@@ -114,7 +114,7 @@ impl Reporter {
         }
         if self.json {
             let mut line = json!({
-                "hash": file.hash,
+                "hash": file.hash.map(crate::hashes::hash_text),
                 "path": path,
                 "bytes": file.bytes,
                 "sha256": sha256,

@@ -12,7 +12,7 @@ use crate::batch::{self, Settings, Source, Stop};
 use crate::cli::{GetArgs, SkipExisting};
 use crate::error::{Kind, fail, kind_of};
 use crate::filter::Filter;
-use crate::hashes::{Item, Wanted, normalise, relative_destination};
+use crate::hashes::{Entry, parse_hash, relative_destination};
 use crate::progress::Progress;
 use crate::remote::{DirEntry, DirPage, Remote};
 use crate::report::Reporter;
@@ -58,7 +58,7 @@ pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter)
         shard: args.shard,
         revision: walk.commit.clone(),
     };
-    let producer = Box::new(move |lines: SyncSender<Result<Item>>, stop: &Stop| {
+    let producer = Box::new(move |lines: SyncSender<Result<Entry>>, stop: &Stop| {
         let mut walk = walk;
         if let Err(err) = walk.feed(&filter, &lines, stop) {
             let _ = lines.send(Err(err.context(format!("cannot list {}", walk.given))));
@@ -124,7 +124,7 @@ impl<'a> Walk<'a> {
     fn feed(
         &mut self,
         filter: &Filter,
-        lines: &SyncSender<Result<Item>>,
+        lines: &SyncSender<Result<Entry>>,
         stop: &Stop,
     ) -> Result<()> {
         let notes = Progress::notes(&self.ui.display);
@@ -160,7 +160,7 @@ impl<'a> Walk<'a> {
                         todo.push(path);
                     } else if filter.keeps(&path) {
                         // The planner is gone (the run stopped): nothing more to send.
-                        if lines.send(Ok(Item::New(wanted(entry, &path)?))).is_err() {
+                        if lines.send(Ok(listed(entry, &path)?)).is_err() {
                             return Ok(());
                         }
                     }
@@ -208,8 +208,8 @@ fn child_path(dir: &str, entry: &DirEntry) -> Result<String> {
 }
 
 /// The file to fetch for a listing entry.
-fn wanted(entry: &DirEntry, path: &str) -> Result<Wanted> {
-    let (hash, value) = normalise(&entry.hash).map_err(|why| {
+fn listed(entry: &DirEntry, path: &str) -> Result<Entry> {
+    let value = parse_hash(&entry.hash).map_err(|why| {
         fail(
             Kind::Integrity,
             format!("the server's listing gives {path} a bad hash: {why}"),
@@ -221,10 +221,9 @@ fn wanted(entry: &DirEntry, path: &str) -> Result<Wanted> {
             format!("the server's listing has an unsafe path: {why}"),
         )
     })?;
-    Ok(Wanted {
-        hash,
+    Ok(Entry {
         value,
-        destinations: vec![destination],
+        destination,
         size: Some(entry.size),
     })
 }

@@ -1,6 +1,5 @@
 //! The batch answer: gzip → tar entries → verified files, accepting nothing but the files asked for.
 
-use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -9,8 +8,9 @@ use flate2::read::MultiGzDecoder;
 use tar::{Archive, EntryType};
 
 use crate::error::{Kind, fail, transient};
+use crate::fingerprints::{ValueMap, ValueSet};
 use crate::fsio::{Confined, PendingFile, copy_published};
-use crate::hashes::Wanted;
+use crate::hashes::{Wanted, hash_text, parse_hash};
 use crate::transfer::{Copied, Copier, read_failure};
 
 /// A tar archive ends with two zero blocks of this size.
@@ -38,8 +38,8 @@ pub fn unpack(
     sha256: bool,
     observer: &mut dyn Observer,
 ) -> Result<()> {
-    let mut pending: HashMap<&str, &Wanted> = wanted.iter().map(|w| (w.hash.as_str(), w)).collect();
-    let mut received: HashSet<&str> = HashSet::new();
+    let mut pending: ValueMap<&Wanted> = wanted.iter().map(|w| (w.value, w)).collect();
+    let mut received = ValueSet::default();
     // Every gzip member in turn: a re-compressing proxy may send several, which together are one stream.
     let mut archive = Archive::new(Counting::new(MultiGzDecoder::new(reader)));
     let mut copier = Copier::with_sha256(sha256);
@@ -55,8 +55,12 @@ pub fn unpack(
                 "the archive holds a {entry_type:?} entry named {name:?}; only regular files are expected"
             )));
         }
-        let Some(&target) = pending.get(name.as_str()) else {
-            let why = if received.contains(name.as_str()) {
+        // Only the server's own spelling of a hash names it: no `./`, no capitals, no leading zeros.
+        let value = parse_hash(&name)
+            .ok()
+            .filter(|&value| hash_text(value) == name);
+        let Some(&target) = value.and_then(|value| pending.get(&value)) else {
+            let why = if value.is_some_and(|value| received.contains(&value)) {
                 "a second time"
             } else {
                 "although it was not requested"
@@ -99,14 +103,14 @@ pub fn unpack(
             copy_published(&first, &out_dir.join(extra))?;
         }
         end_of_entries = entry.raw_file_position() + size.div_ceil(BLOCK) * BLOCK;
-        pending.remove(name.as_str());
-        received.insert(&target.hash);
+        pending.remove(&target.value);
+        received.insert(target.value);
         observer.file_done(target, &copied);
     }
     let mut rest = archive.into_inner();
     check_trailer(&mut rest, end_of_entries)?;
     if !pending.is_empty() {
-        let mut missing: Vec<&str> = pending.into_keys().collect();
+        let mut missing: Vec<String> = pending.into_values().map(Wanted::hash).collect();
         missing.sort_unstable();
         return Err(protocol(format!(
             "the archive ended without {} requested file(s): {}",

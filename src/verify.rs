@@ -15,8 +15,8 @@ use anyhow::{Context, Result};
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::error::{Kind, fail, most_serious};
 use crate::fsio::Confined;
-use crate::hashes::{Item, ListReader};
 use crate::listfmt;
+use crate::lists::ListInput;
 use crate::output;
 use crate::progress::{Display, Progress};
 use crate::report::{FileReport, Reporter, Status};
@@ -46,18 +46,15 @@ pub(crate) fn run(args: &VerifyArgs, global: &GlobalArgs) -> Result<()> {
             "no hash list: name a file, or pipe the list into stdin (e.g. oxdl verify - -C data/ < hashes.txt)",
         ));
     }
-    let (input, source, streaming) = crate::batch::open_list(args.list.as_deref())?;
-    let mut reader = ListReader::new(input, &source).nul_separated(args.null);
     let mut confined = Confined::new(root);
-    // A list from a file is checked whole first, as batch does, so a bad line reports nothing else.
-    let whole = if streaming {
-        None
-    } else {
-        let wanted = reader.collect_all()?;
-        for destination in wanted.iter().flat_map(|w| &w.destinations) {
-            confined.check(destination).context(REFUSED)?;
+    // A list in a file is checked whole first, as batch does, so a bad line reports nothing else.
+    let (mut reader, checked_whole) = match ListInput::open(args.list.as_deref(), args.null)? {
+        ListInput::File(list) => {
+            let checked =
+                list.check(|entry| confined.check(&entry.destination).context(REFUSED))?;
+            (list.replay(checked)?, true)
         }
-        Some(wanted)
+        ListInput::Stream(reader) => (reader, false),
     };
     let progress = Progress::for_files(&display, 0);
     if !root_exists {
@@ -88,39 +85,18 @@ pub(crate) fn run(args: &VerifyArgs, global: &GlobalArgs) -> Result<()> {
         }
         drop(done);
         let printer = scope.spawn(|| checker.print(outcomes, &reporter));
-        let reading = match whole {
-            Some(wanted) => {
-                let items = wanted.into_iter().flat_map(|w| {
-                    let hash = w.hash;
-                    w.destinations.into_iter().map(move |path| Task {
-                        seq: 0,
-                        hash: hash.clone(),
-                        value: w.value,
-                        path,
-                    })
-                });
-                checker.feed(items.map(Ok), &tasks)
+        let items = std::iter::from_fn(|| reader.next_entry().transpose()).map(|entry| {
+            let entry = entry?;
+            if !checked_whole {
+                confined.check(&entry.destination).context(REFUSED)?;
             }
-            None => {
-                let items = std::iter::from_fn(|| reader.next_item().transpose()).map(|item| {
-                    let (hash, value, path) = match item? {
-                        // A hash's first destination; each later one comes as `More`.
-                        Item::New(mut w) => (w.hash, w.value, w.destinations.swap_remove(0)),
-                        Item::More {
-                            value, destination, ..
-                        } => (format!("{value:x}"), value, destination),
-                    };
-                    confined.check(&path).context(REFUSED)?;
-                    Ok(Task {
-                        seq: 0,
-                        hash,
-                        value,
-                        path,
-                    })
-                });
-                checker.feed(items, &tasks)
-            }
-        };
+            Ok(Task {
+                seq: 0,
+                value: entry.value,
+                path: entry.destination,
+            })
+        });
+        let reading = checker.feed(items, &tasks);
         // The workers end once the queue is empty, and the printer once they have.
         drop(tasks);
         // A panic is passed on rather than taken for a clean result.
@@ -159,7 +135,6 @@ fn check_root(root: &Path) -> Result<bool> {
 /// One destination to check, numbered in list order.
 struct Task {
     seq: u64,
-    hash: String,
     value: u128,
     /// Relative to the directory.
     path: PathBuf,
@@ -370,7 +345,7 @@ impl Checker<'_> {
         }
         // Reporter::file never fails; its stdout trouble is kept for the end.
         let _ = reporter.file(FileReport {
-            hash: Some(&task.hash),
+            hash: Some(task.value),
             path: &task.path,
             bytes,
             sha256: copied.and_then(|c| c.sha256.as_ref()),

@@ -1,7 +1,7 @@
 //! Fetch: a pool of workers, each taking requests off one queue and returning what became of them through
 //! its join handle. One stop signal ends everything early.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,14 +15,18 @@ use flate2::write::GzEncoder;
 
 use crate::Ui;
 use crate::error::{Kind, KindContext, fail, is_fatal_for_run};
+use crate::fingerprints::ValueSet;
 use crate::fsio::Confined;
-use crate::hashes::Wanted;
+use crate::hashes::{Wanted, parse_hash};
 use crate::progress::Progress;
 use crate::remote::{BatchReply, Remote};
 use crate::report::{FileReport, Reporter, Status};
 use crate::sync::lock;
 use crate::transfer::Copied;
 use crate::unpack::{self, Observer};
+
+use super::report::report_unwritten;
+use super::spool::Spool;
 
 /// The one signal that ends a run early: set by whoever meets a failure fatal for the whole run, checked by
 /// the planner before each line and by every worker before each request and each retry. A stream under
@@ -42,22 +46,23 @@ impl Stop {
     }
 }
 
-/// What became of the requests one worker took.
+/// What became of the requests one worker took. Each file was reported as it ended; what is kept is
+/// counts, and the hashes the server is missing (listed at the end of the run).
 #[derive(Default)]
 pub(super) struct Outcome {
-    /// Hashes fetched, verified and published at every destination.
-    pub(super) fetched: Vec<u128>,
-    /// Destinations written by those fetches.
+    /// Files (destinations) fetched, verified and published.
     pub(super) fetched_files: usize,
     /// Files the server does not have.
-    pub(super) missing: Vec<Wanted>,
+    pub(super) missing_files: usize,
+    /// Their hashes.
+    pub(super) missing: Spool,
     /// Files not fetched because their request failed, or was never sent after a stop.
-    pub(super) failed: Vec<Wanted>,
+    pub(super) failed_files: usize,
     /// Why requests failed, in the order met.
     pub(super) errors: Vec<anyhow::Error>,
     /// Bytes of the files published (each destination counted).
     pub(super) bytes: u64,
-    /// How many of the `fetched` hashes were put in place from the cache, not downloaded.
+    /// How many of the hashes fetched were put in place from the cache, not downloaded.
     pub(super) cached: usize,
 }
 
@@ -179,11 +184,11 @@ fn work(context: &Context, queue: &Queue) -> Outcome {
     let mut outcome = Outcome::default();
     while let Some(chunk) = queue.pop() {
         if context.stop.is_set() {
-            outcome.failed.extend(chunk);
+            outcome.failed_files += report_unwritten(&chunk, Status::Failed, context.reporter);
             continue;
         }
         if let Err((err, left)) = fetch_request(context, chunk, &mut outcome) {
-            outcome.failed.extend(left);
+            outcome.failed_files += report_unwritten(&left, Status::Failed, context.reporter);
             // A request given up because of another's fatal failure adds nothing to it.
             if context.stop.is_set() && !is_fatal_for_run(&err) {
                 continue;
@@ -210,7 +215,7 @@ fn fetch_request(
     let mut tracker = Tracker {
         context,
         outcome,
-        done: HashSet::new(),
+        done: ValueSet::default(),
     };
     while !remaining.is_empty() {
         if context.stop.is_set() {
@@ -225,10 +230,11 @@ fn fetch_request(
                 unpack::unpack(reader, &remaining, context.out, sha256, &mut tracker)
             }
             Ok(BatchReply::Missing(hashes)) => {
-                let reported: HashSet<String> = hashes.into_iter().collect();
+                // Any spelling the server uses for a hash counts as that hash.
+                let reported: ValueSet = hashes.iter().filter_map(|h| parse_hash(h).ok()).collect();
                 let (gone, rest): (Vec<Wanted>, Vec<Wanted>) = remaining
                     .into_iter()
-                    .partition(|w| reported.contains(&w.hash));
+                    .partition(|w| reported.contains(&w.value));
                 if gone.is_empty() {
                     let err = fail(
                         Kind::Network,
@@ -242,7 +248,10 @@ fn fetch_request(
                          requesting the others",
                     );
                 }
-                tracker.outcome.missing.extend(gone);
+                let reporter = context.reporter;
+                tracker.outcome.missing_files += report_unwritten(&gone, Status::Missing, reporter);
+                gone.iter()
+                    .for_each(|w| tracker.outcome.missing.push(w.value));
                 remaining = rest;
                 continue;
             }
@@ -274,7 +283,7 @@ struct Tracker<'a, 'b> {
     context: &'a Context<'a>,
     outcome: &'b mut Outcome,
     /// Hashes of this request already published.
-    done: HashSet<u128>,
+    done: ValueSet,
 }
 
 impl Observer for Tracker<'_, '_> {
@@ -302,14 +311,13 @@ fn record(
     copied: &Copied,
     status: Status,
 ) {
-    outcome.fetched.push(wanted.value);
     outcome.fetched_files += wanted.destinations.len();
     context.progress.file_done();
     for destination in &wanted.destinations {
         outcome.bytes += copied.bytes;
         // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
         let _ = context.reporter.file(FileReport {
-            hash: Some(&wanted.hash),
+            hash: Some(wanted.value),
             path: destination,
             bytes: Some(copied.bytes),
             sha256: copied.sha256.as_ref(),
@@ -369,9 +377,7 @@ fn take_cached(
 fn gzip_list(wanted: &[Wanted]) -> Result<Vec<u8>> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
     for w in wanted {
-        encoder
-            .write_all(w.hash.as_bytes())
-            .and_then(|()| encoder.write_all(b"\n"))
+        writeln!(encoder, "{:x}", w.value)
             .kind_context(Kind::Other, "cannot compress the hash list")?;
     }
     encoder

@@ -5,9 +5,8 @@
 mod fetch;
 mod plan;
 mod report;
+mod spool;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
@@ -17,9 +16,10 @@ use anyhow::Result;
 
 use crate::Ui;
 use crate::cli::{BatchArgs, RepoName, Shard, SkipExisting};
-use crate::error::{Kind, KindContext, fail};
+use crate::error::{Kind, fail};
 use crate::fsio::{Confined, create_dirs};
-use crate::hashes::{Item, ListReader, Wanted};
+use crate::hashes::{Entry, Wanted};
+use crate::lists::{LINES_AHEAD, ListInput, Reader, read_ahead};
 use crate::progress::Progress;
 use crate::remote::Remote;
 use crate::report::Reporter;
@@ -28,23 +28,24 @@ pub(crate) use fetch::Stop;
 use fetch::{Context, Queue};
 use plan::Planner;
 
-/// How many parsed lines of a piped list may wait for the planner.
-const LINES_AHEAD: usize = 1024;
 /// How often the planner, waiting for a piped line, looks whether the run was stopped.
 const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// Downloads every file of the hash list into the output directory.
 ///
-/// A list from a file is read and checked whole before any request. A list piped into stdin is read as
-/// it arrives, and requests start as soon as a request's worth of files is known; a bad line then stops
-/// the run (the files already written stay).
+/// A list in a file is checked whole before any request (then read again as it is planned, so that it
+/// is never held in memory). A list piped into stdin is read as it arrives, and requests start as soon
+/// as a request's worth of files is known; a bad line then stops the run (the files already written
+/// stay).
 pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
-    let (input, source, streaming) = open_list(args.hash_file.as_deref())?;
-    let mut reader = ListReader::new(input, &source).nul_separated(args.null);
-    let source = if streaming {
-        Source::Piped(read_ahead(reader))
-    } else {
-        Source::Whole(reader.collect_all()?)
+    let source = match ListInput::open(args.hash_file.as_deref(), args.null)? {
+        ListInput::File(list) => {
+            // Every destination is checked before anything is written.
+            let mut confined = Confined::new(&args.output_dir);
+            let checked = list.check(|entry| confined.check(&entry.destination))?;
+            Source::Checked(list.replay(checked)?)
+        }
+        ListInput::Stream(reader) => Source::Piped(read_ahead(reader)),
     };
     let settings = Settings {
         repo: &args.repo,
@@ -77,17 +78,17 @@ pub(crate) struct Settings<'a> {
 
 /// Where the files to fetch come from.
 pub(crate) enum Source<'a> {
-    /// A list read and checked whole.
-    Whole(Vec<Wanted>),
+    /// A list checked whole before, read again as it is planned.
+    Checked(Box<Reader>),
     /// A list read as it arrives, on a thread of its own.
-    Piped(Receiver<Result<Item>>),
+    Piped(Receiver<Result<Entry>>),
     /// Files found on a thread that the run starts (a directory listing): given the channel to send them
     /// into and the stop signal to watch.
     Produced(Producer<'a>),
 }
 
 /// Sends files into the channel until done, failed (an `Err` sent) or stopped.
-pub(crate) type Producer<'a> = Box<dyn FnOnce(SyncSender<Result<Item>>, &Stop) + Send + 'a>;
+pub(crate) type Producer<'a> = Box<dyn FnOnce(SyncSender<Result<Entry>>, &Stop) + Send + 'a>;
 
 /// Plans, fetches and reports the files of `source` as `settings` say.
 pub(crate) fn execute(
@@ -123,12 +124,7 @@ pub(crate) fn execute(
     } else {
         Sink::Queue(&queue, &progress)
     };
-    let mut planner = Planner::new(
-        out,
-        settings.skip,
-        reporter.wants_sha256(),
-        settings.dry_run,
-    );
+    let mut planner = Planner::new(out, settings.skip, reporter, settings.dry_run);
     planner.shard = settings.shard;
     let (planning, outcomes) = std::thread::scope(|scope| {
         let workers = if settings.dry_run {
@@ -137,7 +133,7 @@ pub(crate) fn execute(
             fetch::start(scope, &context, &queue, settings.jobs)
         };
         let list = match source {
-            Source::Whole(wanted) => List::Whole(wanted),
+            Source::Checked(reader) => List::Checked(reader),
             Source::Piped(lines) => List::Arriving(lines),
             Source::Produced(producer) => {
                 let (lines, receiver) = sync_channel(LINES_AHEAD);
@@ -177,19 +173,17 @@ pub(crate) fn execute(
             cache.dir().display()
         ));
     }
-    if let Sink::DryRun(dry) = sink {
-        return report::dry_run(settings, planner.finish(), planning, dry, reporter, &notes);
-    }
     // Files planned but never handed out, as the run stopped first.
     let unsent = planner.dispatch();
+    let (planned, planning) = match (planner.finish(), planning) {
+        (Ok(planned), planning) => (planned, planning),
+        (Err(err), _) => return Err(err),
+    };
+    if let Sink::DryRun(dry) = sink {
+        return report::dry_run(settings, planned, planning, dry, reporter, &notes);
+    }
     report::finish(
-        settings,
-        planner.finish(),
-        planning,
-        outcomes,
-        unsent,
-        reporter,
-        &notes,
+        settings, planned, planning, outcomes, unsent, reporter, &notes,
     )
 }
 
@@ -204,8 +198,8 @@ impl Drop for CloseOnDrop<'_> {
 
 /// The list as the planner takes it.
 enum List {
-    Whole(Vec<Wanted>),
-    Arriving(Receiver<Result<Item>>),
+    Checked(Box<Reader>),
+    Arriving(Receiver<Result<Entry>>),
 }
 
 /// Where planned requests go: to the workers, or, for a dry run, on stdout.
@@ -239,13 +233,14 @@ impl Sink<'_> {
                 Ok(())
             }
             Sink::DryRun(dry) => {
-                for w in &files {
-                    for destination in &w.destinations {
-                        dry.files += 1;
-                        dry.bytes += w.size.unwrap_or(0);
-                        report::planned_file(&w.hash, w.size, destination, reporter)?;
-                    }
-                }
+                let files = files.iter().flat_map(|w| {
+                    w.destinations
+                        .iter()
+                        .map(|destination| (w.value, w.size, destination.as_path()))
+                });
+                let (count, bytes) = report::planned_files(files, reporter)?;
+                dry.files += count;
+                dry.bytes += bytes;
                 Ok(())
             }
         }
@@ -254,7 +249,7 @@ impl Sink<'_> {
 
 /// Feeds the planner and hands its requests to the sink, until the list ends or the run is stopped.
 fn plan(
-    list: List,
+    mut list: List,
     settings: &Settings,
     planner: &mut Planner,
     sink: &mut Sink,
@@ -263,110 +258,32 @@ fn plan(
 ) -> Result<()> {
     let mut confined = Confined::new(settings.out);
     let batch_size = settings.batch_size;
-    match list {
-        List::Whole(wanted) => {
-            // Every destination is checked before anything is written.
-            for destination in wanted.iter().flat_map(|w| &w.destinations) {
-                confined.check(destination)?;
-            }
-            for w in wanted {
-                if stop.is_set() {
-                    return Ok(());
-                }
-                planner.add(w)?;
-            }
+    loop {
+        if stop.is_set() {
+            // A reading thread may be left behind, blocked on stdin perhaps; the run ends without it.
+            return Ok(());
         }
-        List::Arriving(lines) => loop {
-            if stop.is_set() {
-                // A reading thread is left behind, blocked on stdin perhaps; the run ends without it.
-                return Ok(());
-            }
-            let item = match lines.recv_timeout(STOP_CHECK) {
-                Ok(item) => item?,
+        let entry = match &mut list {
+            // Checked whole before: its destinations passed `confined` already.
+            List::Checked(reader) => match reader.next_entry()? {
+                Some(entry) => entry,
+                None => break,
+            },
+            List::Arriving(lines) => match lines.recv_timeout(STOP_CHECK) {
+                Ok(entry) => {
+                    let entry = entry?;
+                    confined.check(&entry.destination)?;
+                    entry
+                }
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
-            };
-            match item {
-                Item::New(w) => {
-                    for destination in &w.destinations {
-                        confined.check(destination)?;
-                    }
-                    planner.add(w)?;
-                }
-                Item::More {
-                    value, destination, ..
-                } => {
-                    confined.check(&destination)?;
-                    planner.add_destination(value, destination)?;
-                }
-            }
-            if planner.pending_len() >= batch_size {
-                sink.hand_out(planner.dispatch(), batch_size, 1, reporter)?;
-            }
-        },
+            },
+        };
+        planner.add(entry)?;
+        if planner.pending_len() >= batch_size {
+            sink.hand_out(planner.dispatch(), batch_size, 1, reporter)?;
+        }
     }
     // What is left is split among the jobs, so that even a short list runs in parallel.
     sink.hand_out(planner.dispatch(), batch_size, settings.jobs, reporter)
-}
-
-/// Reads a piped list on a thread of its own, so that the run never waits on stdin once it is stopped.
-fn read_ahead(mut reader: ListReader<Box<dyn BufRead + Send>>) -> Receiver<Result<Item>> {
-    let (lines, receiver) = sync_channel(LINES_AHEAD);
-    std::thread::spawn(move || {
-        loop {
-            let (item, last) = match reader.next_item() {
-                Ok(Some(item)) => (Ok(item), false),
-                Ok(None) => return,
-                Err(err) => (Err(err), true),
-            };
-            if lines.send(item).is_err() || last {
-                return;
-            }
-        }
-    });
-    receiver
-}
-
-/// The hash list's input, its name for errors, and whether to read it as it arrives (a pipe).
-pub(crate) fn open_list(path: Option<&Path>) -> Result<(Box<dyn BufRead + Send>, String, bool)> {
-    match path {
-        Some(path) if path != Path::new("-") => {
-            let file = File::open(path).kind_context(
-                Kind::Usage,
-                format_args!("cannot open hash list {}", path.display()),
-            )?;
-            Ok((
-                Box::new(BufReader::new(file)),
-                path.display().to_string(),
-                false,
-            ))
-        }
-        None if std::io::stdin().is_terminal() => Err(fail(
-            Kind::Usage,
-            "no hash list: name a file, or pipe the hashes into stdin (e.g. oxdl batch ox/demo - < hashes.txt)",
-        )),
-        _ => {
-            let streaming = stdin_is_pipe();
-            Ok((
-                Box::new(BufReader::new(std::io::stdin())),
-                "<stdin>".to_string(),
-                streaming,
-            ))
-        }
-    }
-}
-
-/// Whether stdin is a pipe or socket (read as it arrives) rather than a file (read whole first).
-fn stdin_is_pipe() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        std::fs::metadata("/dev/stdin")
-            .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
-            .unwrap_or(false)
-    }
-    #[cfg(not(unix))]
-    {
-        false
-    }
 }

@@ -1,50 +1,66 @@
-//! Plan: turns the hash list, line by line, into requests (hash → destinations), skipping what is already
-//! in place. A list from a file and a list from a pipe go through the same steps, so they give the same
-//! files and the same statuses.
+//! Plan: turns the list, entry by entry, into requests (hash → destinations), skipping what is already
+//! in place. A list from a file, a pipe or a directory listing goes through the same steps, so they give
+//! the same files and the same statuses.
+//!
+//! Memory stays flat however long the list: what is in place is reported at once, and only the most
+//! recent hashes are remembered (see [`WINDOW`]) to give a hash met again its earlier fetch or copy.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::Result;
 
 use crate::cli::{Shard, SkipExisting};
+use crate::fingerprints::{ValueMap, ValueState};
 use crate::fsio::copy_published;
-use crate::hashes::Wanted;
+use crate::hashes::{Entry, Wanted};
+use crate::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, hash_file};
 
-/// A hash whose content is already in place at one or more destinations.
-pub(super) struct Skipped {
-    pub(super) hash: String,
-    /// Each destination with what it holds.
-    pub(super) places: Vec<(PathBuf, Copied)>,
-    /// Whether the content was checked against the hash (only then may it be copied elsewhere).
-    verified: bool,
-}
+/// How many distinct hashes the planner remembers. A hash met again within this many others is fetched
+/// once and copied to its later destinations; met again further on, it is fetched again (correct, at
+/// the cost of one more download of that file). About 150 bytes each.
+pub(super) const WINDOW: usize = 1 << 15;
 
 /// A destination that came after its hash had been handed to a worker; filled after the fetch.
 pub(super) struct Late {
     pub(super) value: u128,
     /// The hash's first destination, which the fetch writes.
-    pub(super) first: PathBuf,
+    pub(super) first: Rc<Path>,
     pub(super) destination: PathBuf,
     /// The size, when the list gave it.
     pub(super) size: Option<u64>,
 }
 
-/// Where each hash stands.
-enum State {
+/// Where a recent hash stands.
+enum Slot {
     /// In the request being filled, at this index.
     Pending(usize),
-    /// Handed to a worker, with its first destination.
-    Dispatched(PathBuf),
-    /// Already in place: `Planner::skipped[index]`.
-    Skipped(usize),
+    /// Handed to a worker, which writes `first`.
+    Dispatched { first: Rc<Path>, size: Option<u64> },
+    /// Already in place (boxed: most recent hashes are dispatched ones, and they stay small).
+    Skipped(Box<Group>),
 }
 
-/// What planning leaves for the report: skipped hashes and late destinations.
+/// A hash already in place at one or more destinations.
+struct Group {
+    /// The first destination and what it holds: the source of copies to later ones.
+    first: (PathBuf, Copied),
+    /// Whether the content was checked against the hash; only then may it be copied elsewhere, and only
+    /// then are its destinations reported at once. A file trusted by its size alone waits here with its
+    /// later destinations (`held`), since a later destination not in place makes the hash be fetched
+    /// for all of them.
+    verified: bool,
+    held: Vec<(PathBuf, Copied)>,
+    size: Option<u64>,
+}
+
+/// What planning leaves for the report.
 pub(super) struct Planned {
-    pub(super) skipped: Vec<Skipped>,
     pub(super) late: Vec<Late>,
+    /// Files (destinations) found in place, or copied from one in place.
+    pub(super) skipped: usize,
     /// Bytes written by local copies made while planning.
     pub(super) bytes: u64,
 }
@@ -53,148 +69,163 @@ pub(super) struct Planned {
 pub(super) struct Planner<'a> {
     out: &'a Path,
     how: SkipExisting,
+    reporter: &'a Reporter,
     /// Whether skipped files need their SHA-256 (for `--json` and `--checksums`).
     sha256: bool,
     /// Plan only: nothing is copied either.
     dry_run: bool,
     /// The request being filled.
     pending: Vec<Wanted>,
-    states: HashMap<u128, State>,
-    /// Skipped hashes; one that turns out to need fetching after all leaves an empty entry.
-    skipped: Vec<Skipped>,
+    /// The most recent hashes, and the order they came in, oldest first.
+    recent: ValueMap<Slot>,
+    order: VecDeque<u128>,
     late: Vec<Late>,
+    skipped: usize,
     bytes: u64,
-    /// Sizes the list gave (a directory listing does), for the size check of later destinations.
-    sizes: HashMap<u128, u64>,
+    /// The directory of the last destination looked at, and whether it existed: a directory that did
+    /// not holds nothing in place, which saves a look at each of its files.
+    last_dir: Option<(PathBuf, bool)>,
     /// Only hashes of this shard are planned; the others are no business of this run.
     pub(super) shard: Option<Shard>,
 }
 
 impl<'a> Planner<'a> {
-    /// A planner writing below `out`, deciding skips by `how`.
-    pub(super) fn new(out: &'a Path, how: SkipExisting, sha256: bool, dry_run: bool) -> Self {
+    /// A planner writing below `out`, deciding skips by `how`, reporting skipped files to `reporter`.
+    pub(super) fn new(
+        out: &'a Path,
+        how: SkipExisting,
+        reporter: &'a Reporter,
+        dry_run: bool,
+    ) -> Self {
         Planner {
             out,
             how,
-            sha256,
+            reporter,
+            sha256: reporter.wants_sha256(),
             dry_run,
             pending: Vec::new(),
-            states: HashMap::new(),
-            skipped: Vec::new(),
+            // Sized once: growing would hold the old table and the new one at the same time.
+            recent: ValueMap::with_capacity_and_hasher(WINDOW + 1, ValueState::default()),
+            order: VecDeque::with_capacity(WINDOW + 1),
             late: Vec::new(),
+            skipped: 0,
             bytes: 0,
-            sizes: HashMap::new(),
+            last_dir: None,
             shard: None,
         }
     }
 
-    /// Adds a hash with its destinations (a hash seen before gets them as more destinations).
-    pub(super) fn add(&mut self, wanted: Wanted) -> Result<()> {
-        let Wanted {
-            hash,
+    /// Adds one file of the list.
+    pub(super) fn add(&mut self, entry: Entry) -> Result<()> {
+        let Entry {
             value,
-            destinations,
+            destination,
             size,
-        } = wanted;
+        } = entry;
         if self.shard.is_some_and(|shard| !shard.keeps(value)) {
             return Ok(());
         }
-        if self.states.contains_key(&value) {
-            for destination in destinations {
-                self.add_destination(value, destination)?;
-            }
-            return Ok(());
+        if self.recent.contains_key(&value) {
+            return self.add_destination(value, destination);
         }
-        let mut destinations = destinations.into_iter();
-        let Some(first) = destinations.next() else {
-            return Ok(());
-        };
-        if let Some(size) = size {
-            self.sizes.insert(value, size);
-        }
-        match self.holds(&first, value) {
+        let slot = match self.holds(&destination, value, size) {
             Some(copied) => {
-                self.states
-                    .insert(value, State::Skipped(self.skipped.len()));
-                self.skipped.push(Skipped {
-                    hash,
-                    places: vec![(first, copied)],
-                    verified: self.how == SkipExisting::Hash,
-                });
+                let verified = self.how == SkipExisting::Hash;
+                let group = Group {
+                    first: (destination, copied),
+                    verified,
+                    held: Vec::new(),
+                    size,
+                };
+                if verified {
+                    self.report_skipped(&group.first.0, &copied)?;
+                }
+                Slot::Skipped(Box::new(group))
             }
             None => {
-                self.states
-                    .insert(value, State::Pending(self.pending.len()));
                 self.pending.push(Wanted {
-                    hash,
                     value,
-                    destinations: vec![first],
+                    destinations: vec![destination],
                     size,
                 });
+                Slot::Pending(self.pending.len() - 1)
             }
-        }
-        for destination in destinations {
-            self.add_destination(value, destination)?;
-        }
-        Ok(())
+        };
+        self.remember(value, slot)
     }
 
-    /// Adds another destination for a hash seen before.
-    pub(super) fn add_destination(&mut self, value: u128, destination: PathBuf) -> Result<()> {
-        if self.shard.is_some_and(|shard| !shard.keeps(value)) {
-            return Ok(());
-        }
-        match self.states.get(&value) {
-            Some(&State::Pending(index)) => match self.holds(&destination, value) {
-                // A checked copy is at hand: the hash needs no request at all.
-                Some(copied) if self.how == SkipExisting::Hash => {
-                    let wanted = self.unqueue(index);
-                    self.skip_with_copies(wanted, destination, copied)?;
-                }
-                _ => self.pending[index].destinations.push(destination),
-            },
-            Some(State::Dispatched(first)) => self.late.push(Late {
-                value,
-                first: first.clone(),
-                destination,
-                size: self.sizes.get(&value).copied(),
-            }),
-            Some(&State::Skipped(index)) => {
-                let found = self.holds(&destination, value);
-                let group = &mut self.skipped[index];
-                match found {
-                    Some(copied) => group.places.push((destination, copied)),
-                    None if group.verified => {
-                        let (source, copied) = group.places[0].clone();
-                        if !self.dry_run {
-                            copy_published(&self.out.join(&source), &self.out.join(&destination))?;
-                        }
-                        group.places.push((destination, copied));
-                        self.bytes += copied.bytes;
-                    }
-                    // Trusted by size only, so never copied: the hash is fetched for every destination,
-                    // as it would have been had the whole list been read first.
-                    None => {
-                        let hash = group.hash.clone();
-                        let mut destinations: Vec<PathBuf> = std::mem::take(&mut group.places)
-                            .into_iter()
-                            .map(|(path, _)| path)
-                            .collect();
-                        destinations.push(destination);
-                        self.states
-                            .insert(value, State::Pending(self.pending.len()));
-                        self.pending.push(Wanted {
-                            hash,
-                            value,
-                            destinations,
-                            size: self.sizes.get(&value).copied(),
-                        });
-                    }
-                }
+    /// Adds another destination for a recent hash.
+    fn add_destination(&mut self, value: u128, destination: PathBuf) -> Result<()> {
+        let (verified, size) = match self.recent.get(&value) {
+            None => return Ok(()),
+            Some(&Slot::Pending(index)) => return self.add_to_pending(index, destination),
+            Some(Slot::Dispatched { first, size }) => {
+                let late = Late {
+                    value,
+                    first: first.clone(),
+                    destination,
+                    size: *size,
+                };
+                self.late.push(late);
+                return Ok(());
             }
-            None => {}
+            Some(Slot::Skipped(group)) => (group.verified, group.size),
+        };
+        let found = self.holds(&destination, value, size);
+        match found {
+            Some(copied) if verified => self.report_skipped(&destination, &copied),
+            Some(copied) => {
+                if let Some(Slot::Skipped(group)) = self.recent.get_mut(&value) {
+                    group.held.push((destination, copied));
+                }
+                Ok(())
+            }
+            None if verified => {
+                let Some(Slot::Skipped(group)) = self.recent.get(&value) else {
+                    return Ok(());
+                };
+                let (source, copied) = (self.out.join(&group.first.0), group.first.1);
+                if !self.dry_run {
+                    copy_published(&source, &self.out.join(&destination))?;
+                }
+                self.bytes += copied.bytes;
+                self.report_skipped(&destination, &copied)
+            }
+            // Trusted by size only, so never copied: the hash is fetched for every destination,
+            // as it would have been had they all come at once.
+            None => {
+                let Some(Slot::Skipped(group)) = self.recent.remove(&value) else {
+                    return Ok(());
+                };
+                let mut destinations = vec![group.first.0];
+                destinations.extend(group.held.into_iter().map(|(path, _)| path));
+                destinations.push(destination);
+                self.pending.push(Wanted {
+                    value,
+                    destinations,
+                    size: group.size,
+                });
+                self.recent
+                    .insert(value, Slot::Pending(self.pending.len() - 1));
+                Ok(())
+            }
         }
-        Ok(())
+    }
+
+    /// Adds a destination to the hash at `index` of the request being filled.
+    fn add_to_pending(&mut self, index: usize, destination: PathBuf) -> Result<()> {
+        let Wanted { value, size, .. } = self.pending[index];
+        match self.holds(&destination, value, size) {
+            // A checked copy is at hand: the hash needs no request at all.
+            Some(copied) if self.how == SkipExisting::Hash => {
+                let wanted = self.unqueue(index);
+                self.skip_with_copies(wanted, destination, copied)
+            }
+            _ => {
+                self.pending[index].destinations.push(destination);
+                Ok(())
+            }
+        }
     }
 
     /// How many files the request being filled holds.
@@ -206,32 +237,80 @@ impl<'a> Planner<'a> {
     pub(super) fn dispatch(&mut self) -> Vec<Wanted> {
         let pending = std::mem::take(&mut self.pending);
         for wanted in &pending {
-            self.states.insert(
-                wanted.value,
-                State::Dispatched(wanted.destinations[0].clone()),
-            );
+            let slot = Slot::Dispatched {
+                first: Rc::from(wanted.destinations[0].as_path()),
+                size: wanted.size,
+            };
+            self.recent.insert(wanted.value, slot);
         }
         pending
     }
 
-    /// What is left for the report once the list has ended (or planning stopped).
-    pub(super) fn finish(self) -> Planned {
-        Planned {
-            skipped: self
-                .skipped
-                .into_iter()
-                .filter(|s| !s.places.is_empty())
-                .collect(),
-            late: self.late,
-            bytes: self.bytes,
+    /// What is left for the report once the list has ended (or planning stopped); reports the files
+    /// still held.
+    pub(super) fn finish(mut self) -> Result<Planned> {
+        for (_, slot) in std::mem::take(&mut self.recent) {
+            self.forget(slot)?;
         }
+        Ok(Planned {
+            late: self.late,
+            skipped: self.skipped,
+            bytes: self.bytes,
+        })
+    }
+
+    /// Remembers `value` as the newest hash, forgetting the oldest beyond [`WINDOW`].
+    fn remember(&mut self, value: u128, slot: Slot) -> Result<()> {
+        self.recent.insert(value, slot);
+        self.order.push_back(value);
+        while self.recent.len() > WINDOW {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            match self.recent.remove(&oldest) {
+                // Still being filled (it came back after a skip): it stays, as the newest.
+                Some(slot @ Slot::Pending(_)) => {
+                    self.recent.insert(oldest, slot);
+                    self.order.push_back(oldest);
+                }
+                Some(slot) => self.forget(slot)?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets go of a hash: files held are reported now.
+    fn forget(&mut self, slot: Slot) -> Result<()> {
+        if let Slot::Skipped(group) = slot
+            && !group.verified
+        {
+            self.report_skipped(&group.first.0, &group.first.1)?;
+            for (path, copied) in &group.held {
+                self.report_skipped(path, copied)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports a file in place (and counts it).
+    fn report_skipped(&mut self, path: &Path, copied: &Copied) -> Result<()> {
+        self.skipped += 1;
+        self.reporter.file(FileReport {
+            hash: Some(copied.hash),
+            path,
+            bytes: Some(copied.bytes),
+            sha256: copied.sha256.as_ref(),
+            status: Status::Skipped,
+            error: None,
+        })
     }
 
     /// Removes the pending request entry at `index`, keeping the other indexes right.
     fn unqueue(&mut self, index: usize) -> Wanted {
         let wanted = self.pending.swap_remove(index);
         if let Some(moved) = self.pending.get(index) {
-            self.states.insert(moved.value, State::Pending(index));
+            self.recent.insert(moved.value, Slot::Pending(index));
         }
         wanted
     }
@@ -251,31 +330,33 @@ impl<'a> Planner<'a> {
                     copy_published(&self.out.join(&source), &self.out.join(destination))
                 {
                     wanted.destinations.push(source);
-                    self.states
-                        .insert(wanted.value, State::Pending(self.pending.len()));
+                    let slot = Slot::Pending(self.pending.len());
+                    self.recent.insert(wanted.value, slot);
                     self.pending.push(wanted);
                     return Err(err);
                 }
             }
         }
-        let mut places = vec![(source.clone(), found)];
-        for destination in wanted.destinations {
+        self.report_skipped(&source, &found)?;
+        for destination in &wanted.destinations {
             self.bytes += found.bytes;
-            places.push((destination, found));
+            self.report_skipped(destination, &found)?;
         }
-        self.states
-            .insert(wanted.value, State::Skipped(self.skipped.len()));
-        self.skipped.push(Skipped {
-            hash: wanted.hash,
-            places,
+        let group = Group {
+            first: (source, found),
             verified: true,
-        });
+            held: Vec::new(),
+            size: wanted.size,
+        };
+        self.recent
+            .insert(wanted.value, Slot::Skipped(Box::new(group)));
         Ok(())
     }
 
-    /// What the file at `destination` holds, when it passes the chosen check for `value`.
-    fn holds(&self, destination: &Path, value: u128) -> Option<Copied> {
-        if self.how == SkipExisting::Never {
+    /// What the file at `destination` holds, when it passes the chosen check for `value` (of `size`, when
+    /// the list said).
+    fn holds(&mut self, destination: &Path, value: u128, size: Option<u64>) -> Option<Copied> {
+        if self.how == SkipExisting::Never || !self.directory_exists(destination) {
             return None;
         }
         let path = self.out.join(destination);
@@ -287,8 +368,8 @@ impl<'a> Planner<'a> {
             SkipExisting::Never => None,
             // A listing gives sizes to compare; a hash list does not, and then the cheap check is
             // presence: only the empty file may be empty.
-            SkipExisting::Size => match self.sizes.get(&value) {
-                Some(&size) if meta.len() != size => None,
+            SkipExisting::Size => match size {
+                Some(size) if meta.len() != size => None,
                 None if (meta.len() == 0) != (value == empty_hash()) => None,
                 _ if !self.sha256 => Some(Copied {
                     bytes: meta.len(),
@@ -303,6 +384,24 @@ impl<'a> Planner<'a> {
                 .ok()
                 .filter(|c| c.hash == value),
         }
+    }
+
+    /// Whether the directory that `destination` goes in exists. Asked once for a run of destinations in
+    /// one directory: a directory found missing is made only by this run's own workers, for files of
+    /// this list, none of which can be one planned later (each path comes once).
+    fn directory_exists(&mut self, destination: &Path) -> bool {
+        // By bytes: destinations are clean relative paths, and `Path::parent` parses components.
+        let bytes = destination.as_os_str().as_encoded_bytes();
+        let cut = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
+        if let Some((last, exists)) = &self.last_dir
+            && last.as_os_str().as_encoded_bytes() == &bytes[..cut]
+        {
+            return *exists;
+        }
+        let dir = destination.parent().unwrap_or(Path::new(""));
+        let exists = std::fs::symlink_metadata(self.out.join(dir)).is_ok_and(|m| m.is_dir());
+        self.last_dir = Some((dir.to_path_buf(), exists));
+        exists
     }
 }
 

@@ -1,24 +1,26 @@
 //! Report: what became of every file (stderr summary, `--json`, `--checksums`), the destinations that
 //! came late, and the one exit code of the run.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::error::{Kind, fail, most_serious};
-use crate::fsio::{Confined, copy_published};
-use crate::hashes::Wanted;
+use std::io::{Read, Write};
+
+use crate::error::{Kind, fail, local, most_serious};
+use crate::fingerprints::ValueSet;
+use crate::fsio::{Confined, PendingFile};
+use crate::hashes::{Wanted, hash_text};
 use crate::listfmt::quote;
 use crate::progress::Progress;
 use crate::report::{FileReport, Reporter, Status};
-use crate::transfer::{Copied, hash_file};
+use crate::transfer::{Copied, Digests};
 
 use super::fetch::Outcome;
-use super::plan::{Late, Planned, Skipped};
+use super::plan::{Late, Planned};
 use super::{DryRun, Settings};
 
-/// Reports everything and returns the run's result: the most serious failure (see
+/// Reports what is left to report and returns the run's result: the most serious failure (see
 /// [`crate::error::SEVERITY`]), else missing files, else success. `unsent` are files planned but never
 /// handed to a worker, because the run stopped.
 pub(super) fn finish(
@@ -35,30 +37,29 @@ pub(super) fn finish(
     if let Err(err) = planning {
         errors.push(err);
     }
-    let mut fetched = HashSet::new();
-    let (mut missing, mut failed) = (Vec::new(), unsent);
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        skipped: planned.skipped,
+        failed: report_unwritten(&unsent, Status::Failed, reporter),
+        ..Summary::default()
+    };
     let mut bytes = planned.bytes;
-    for outcome in outcomes {
-        fetched.extend(outcome.fetched);
+    for outcome in &outcomes {
         summary.fetched += outcome.fetched_files;
-        missing.extend(outcome.missing);
-        failed.extend(outcome.failed);
-        errors.extend(outcome.errors);
+        summary.missing += outcome.missing_files;
+        summary.failed += outcome.failed_files;
         bytes += outcome.bytes;
     }
-    for group in &planned.skipped {
-        report_skipped(group, reporter)?;
-        summary.skipped += group.places.len();
-    }
-    summary.missing += report_unwritten(&missing, Status::Missing, reporter)?;
-    summary.failed += report_unwritten(&failed, Status::Failed, reporter)?;
-    let late = fill_late(out, &planned, &fetched, &missing, reporter)?;
+    let late = fill_late(out, &planned.late, &outcomes, reporter);
     summary.fetched += late.fetched;
     summary.missing += late.missing;
     summary.failed += late.failed;
     bytes += late.bytes;
     errors.extend(late.errors);
+    let mut missing_hashes = Vec::new();
+    for outcome in outcomes {
+        errors.extend(outcome.errors);
+        missing_hashes.push(outcome.missing);
+    }
     if summary.total() == 0 && errors.is_empty() {
         notes.note("oxdl: the hash list is empty; nothing to download");
     } else {
@@ -75,9 +76,22 @@ pub(super) fn finish(
     if let Err(err) = reporter.finish() {
         errors.push(err);
     }
-    // The list of missing hashes is the substance of the partial result, so it is printed even when quiet.
-    for w in &missing {
-        eprintln!("missing: {}", w.hash);
+    // The list of missing hashes is the substance of the partial result, so it is printed even when
+    // quiet. Written in one block per worker, so that it stays readable and cheap when long.
+    for spool in &missing_hashes {
+        let mut block = String::new();
+        let listed = spool.for_each(|value| {
+            block.push_str("missing: ");
+            block.push_str(&hash_text(value));
+            block.push('\n');
+            if block.len() > 64 * 1024 {
+                eprint!("{}", std::mem::take(&mut block));
+            }
+        });
+        eprint!("{block}");
+        if let Err(err) = listed {
+            errors.push(err);
+        }
     }
     if let Some(err) = most_serious(errors) {
         return Err(err)
@@ -96,7 +110,7 @@ pub(super) fn finish(
     reporter.stdout_failure()
 }
 
-/// Reports a dry run: the files in place, the totals, and the planning's own failure if any.
+/// Reports a dry run: the late destinations, the totals, and the planning's own failure if any.
 pub(super) fn dry_run(
     settings: &Settings,
     planned: Planned,
@@ -105,24 +119,14 @@ pub(super) fn dry_run(
     reporter: &Reporter,
     notes: &Progress,
 ) -> Result<()> {
-    let mut in_place = 0;
-    for group in &planned.skipped {
-        report_skipped(group, reporter)?;
-        in_place += group.places.len();
-    }
     // Destinations that came after their hash was planned: fetched with it (then copied).
-    let mut files = dry.files;
-    let mut bytes = dry.bytes;
-    for late in &planned.late {
-        planned_file(
-            &format!("{:x}", late.value),
-            late.size,
-            &late.destination,
-            reporter,
-        )?;
-        files += 1;
-        bytes += late.size.unwrap_or(0);
-    }
+    let late = planned
+        .late
+        .iter()
+        .map(|late| (late.value, late.size, late.destination.as_path()));
+    let (late_files, late_bytes) = planned_files(late, reporter)?;
+    let (files, bytes) = (dry.files + late_files, dry.bytes + late_bytes);
+    let in_place = planned.skipped;
     notes.note(format!(
         "dry run: {files} file(s) to fetch ({} bytes known), {in_place} already in place; nothing was \
          downloaded",
@@ -139,59 +143,68 @@ pub(super) fn dry_run(
     reporter.stdout_failure()
 }
 
-/// One line (or JSON object) of a dry run: a file that would be fetched.
-pub(super) fn planned_file(
-    hash: &str,
-    size: Option<u64>,
-    destination: &Path,
+/// Reports files a dry run would fetch (hash, size when known, destination), as `HASH PATH SIZE` lines or
+/// JSON objects; returns how many and their known bytes.
+pub(super) fn planned_files<'a>(
+    files: impl Iterator<Item = (u128, Option<u64>, &'a Path)>,
     reporter: &Reporter,
-) -> Result<()> {
-    if reporter.json() {
-        return reporter.file(FileReport {
-            hash: Some(hash),
-            path: destination,
-            bytes: size,
-            sha256: None,
-            status: Status::Planned,
-            error: None,
-        });
+) -> Result<(u64, u64)> {
+    let (mut count, mut bytes) = (0, 0);
+    // Lines go out in one write per request's worth, not one per file.
+    let mut block = String::new();
+    for (value, size, destination) in files {
+        count += 1;
+        bytes += size.unwrap_or(0);
+        let hash = hash_text(value);
+        if reporter.json() {
+            reporter.file(FileReport {
+                hash: Some(value),
+                path: destination,
+                bytes: size,
+                sha256: None,
+                status: Status::Planned,
+                error: None,
+            })?;
+            continue;
+        }
+        if !block.is_empty() {
+            block.push('\n');
+        }
+        block.push_str(&hash);
+        block.push(' ');
+        block.push_str(&quote(&destination.to_string_lossy()));
+        match size {
+            Some(size) => {
+                use std::fmt::Write;
+                let _ = write!(block, " {size}");
+            }
+            None => block.push_str(" -"),
+        }
     }
-    let size = size.map_or("-".to_string(), |size| size.to_string());
-    let path = destination.to_string_lossy();
-    reporter.line(&format!("{hash} {} {size}", quote(&path)))
-}
-
-fn report_skipped(group: &Skipped, reporter: &Reporter) -> Result<()> {
-    for (path, copied) in &group.places {
-        reporter.file(FileReport {
-            hash: Some(&group.hash),
-            path,
-            bytes: Some(copied.bytes),
-            sha256: copied.sha256.as_ref(),
-            status: Status::Skipped,
-            error: None,
-        })?;
+    if !block.is_empty() {
+        reporter.line(&block)?;
     }
-    Ok(())
+    Ok((count, bytes))
 }
 
 /// Reports each destination of files that were not written; returns how many there were.
-fn report_unwritten(files: &[Wanted], status: Status, reporter: &Reporter) -> Result<usize> {
+pub(super) fn report_unwritten(files: &[Wanted], status: Status, reporter: &Reporter) -> usize {
     let mut count = 0;
     for w in files {
         for destination in &w.destinations {
             count += 1;
-            reporter.file(FileReport {
-                hash: Some(&w.hash),
+            // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
+            let _ = reporter.file(FileReport {
+                hash: Some(w.value),
                 path: destination,
                 bytes: None,
                 sha256: None,
                 status,
                 error: None,
-            })?;
+            });
         }
     }
-    Ok(count)
+    count
 }
 
 /// What became of the late destinations.
@@ -205,64 +218,102 @@ struct LateOutcome {
     errors: Vec<anyhow::Error>,
 }
 
-/// Copies each late destination from its hash's first destination, which the fetch wrote and checked;
-/// reports it with its hash's fate otherwise. A copy that fails costs only its own destination.
-fn fill_late(
-    out: &Path,
-    planned: &Planned,
-    fetched: &HashSet<u128>,
-    missing: &[Wanted],
-    reporter: &Reporter,
-) -> Result<LateOutcome> {
-    let missing: HashSet<u128> = missing.iter().map(|w| w.value).collect();
+/// Copies each late destination from its hash's first destination, when that holds the hash's content
+/// (the fetch wrote it); reports it with its hash's fate otherwise. A copy that fails costs only its
+/// own destination.
+fn fill_late(out: &Path, late: &[Late], outcomes: &[Outcome], reporter: &Reporter) -> LateOutcome {
     let mut outcome = LateOutcome::default();
-    for late in &planned.late {
-        let hash = format!("{:x}", late.value);
-        let mut error = None;
-        let (status, copied) = if fetched.contains(&late.value) {
-            match copy_late(out, late, reporter.wants_sha256()) {
-                Ok(copied) => {
-                    outcome.fetched += 1;
-                    outcome.bytes += copied.bytes;
-                    (Status::Fetched, Some(copied))
-                }
-                Err(err) => {
-                    outcome.failed += 1;
-                    error = Some(format!("{err:#}"));
-                    outcome.errors.push(err);
-                    (Status::Failed, None)
-                }
+    if late.is_empty() {
+        return outcome;
+    }
+    // Which of their hashes the server said it is missing (read back from the workers' lists).
+    let wanted: ValueSet = late.iter().map(|l| l.value).collect();
+    let mut missing = ValueSet::default();
+    for o in outcomes {
+        let _ = o.missing.for_each(|value| {
+            if wanted.contains(&value) {
+                missing.insert(value);
             }
-        } else if missing.contains(&late.value) {
-            outcome.missing += 1;
-            (Status::Missing, None)
-        } else {
-            outcome.failed += 1;
-            (Status::Failed, None)
+        });
+    }
+    let sha256 = reporter.wants_sha256();
+    let mut buf = vec![0; 256 * 1024];
+    for late in late {
+        let mut error = None;
+        let (status, copied) = match copy_late(out, late, sha256, &mut buf) {
+            Ok(Some(copied)) => {
+                outcome.fetched += 1;
+                outcome.bytes += copied.bytes;
+                (Status::Fetched, Some(copied))
+            }
+            Ok(None) if missing.contains(&late.value) => {
+                outcome.missing += 1;
+                (Status::Missing, None)
+            }
+            Ok(None) => {
+                outcome.failed += 1;
+                (Status::Failed, None)
+            }
+            Err(err) => {
+                outcome.failed += 1;
+                error = Some(format!("{err:#}"));
+                outcome.errors.push(err);
+                (Status::Failed, None)
+            }
         };
-        reporter.file(FileReport {
-            hash: Some(&hash),
+        let _ = reporter.file(FileReport {
+            hash: Some(late.value),
             path: &late.destination,
             bytes: copied.as_ref().map(|c| c.bytes),
             sha256: copied.as_ref().and_then(|c| c.sha256.as_ref()),
             status,
             error: error.as_deref(),
-        })?;
+        });
     }
-    Ok(outcome)
+    outcome
 }
 
-/// Copies a late destination from its hash's first one and reads back what it holds.
-fn copy_late(out: &Path, late: &Late, sha256: bool) -> Result<Copied> {
+/// Copies a late destination from its hash's first one, checking the bytes on the way; `None` when the
+/// first does not hold the hash's content (it was not fetched), and then nothing is written.
+fn copy_late(out: &Path, late: &Late, sha256: bool, buf: &mut [u8]) -> Result<Option<Copied>> {
+    let source = out.join(&late.first);
+    let mut from = match std::fs::File::open(&source) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => {
+            return Err(fail(
+                Kind::Other,
+                format!("cannot read {}: {err}", source.display()),
+            ));
+        }
+    };
     Confined::new(out).check(&late.destination)?;
     let target = out.join(&late.destination);
-    copy_published(&out.join(&late.first), &target)?;
-    hash_file(&target, sha256).map_err(|err| {
-        fail(
-            Kind::Other,
-            format!("cannot read {}: {err}", target.display()),
-        )
-    })
+    let mut pending = PendingFile::create(&target)?;
+    let mut digests = Digests::new(sha256);
+    loop {
+        let n = match from.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                let why = format!("cannot read {}: {err}", source.display());
+                return Err(local(&err, why));
+            }
+        };
+        digests.update(&buf[..n]);
+        pending
+            .file()
+            .write_all(&buf[..n])
+            .map_err(|err| local(&err, format!("cannot write {}: {err}", target.display())))?;
+    }
+    let copied = digests.finish();
+    if copied.hash != late.value {
+        // Dropped unpublished: whatever was at the target stays.
+        return Ok(None);
+    }
+    pending.publish()?;
+    Ok(Some(copied))
 }
 
 /// How many files (destinations) of the list ended each way.

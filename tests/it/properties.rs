@@ -113,8 +113,8 @@ where
 /// What a successful parse must guarantee, whatever the input.
 fn check_parsed(list: &[Wanted]) -> Result<(), TestCaseError> {
     for w in list {
-        prop_assert!((2..=32).contains(&w.hash.len()), "{}", w.hash);
-        prop_assert_eq!(format!("{:x}", w.value), w.hash.clone());
+        prop_assert!((2..=32).contains(&w.hash().len()), "{}", w.hash());
+        prop_assert_eq!(format!("{:x}", w.value), w.hash());
         prop_assert!(!w.destinations.is_empty());
         for d in &w.destinations {
             prop_assert!(
@@ -239,7 +239,7 @@ fn unpack_survives_damaged_archives() {
             let entries: Vec<(String, Vec<u8>)> = wanted
                 .iter()
                 .zip(&contents)
-                .map(|(w, c)| (w.hash.clone(), c.clone()))
+                .map(|(w, c)| (w.hash(), c.clone()))
                 .collect();
             // Damage the tar inside a valid gzip, and maybe cut the gzip stream too.
             let mut tar = tar_of(&entries);

@@ -31,8 +31,14 @@ fn batch_json_has_one_object_per_file_and_a_summary() {
     let list = format!("{}{missing} gone.bin\n", with_paths_txt());
     let run = batch(&sandbox, &server, &["--json", "-C", "out"], &list);
     run.expect_code(5);
-    let lines = json_lines(&run.stdout);
+    let mut lines = json_lines(&run.stdout);
     assert_eq!(lines.len(), 10, "8 fetched, 1 missing, 1 summary");
+    // Each file is reported as it ends, so the missing one may come first; the summary is last.
+    let gone = lines[..9]
+        .iter()
+        .position(|l| l["status"] == "missing")
+        .expect("a missing file");
+    let gone = lines.remove(gone);
     for line in &lines[..8] {
         let path = line["path"].as_str().unwrap();
         let bytes = repo_file(path);
@@ -45,11 +51,10 @@ fn batch_json_has_one_object_per_file_and_a_summary() {
             bytes
         );
     }
-    assert_eq!(lines[8]["status"], "missing");
-    assert_eq!(lines[8]["hash"], missing);
-    assert_eq!(lines[8]["path"], "gone.bin");
-    assert!(lines[8]["sha256"].is_null());
-    let summary = &lines[9]["summary"];
+    assert_eq!(gone["hash"], missing);
+    assert_eq!(gone["path"], "gone.bin");
+    assert!(gone["sha256"].is_null());
+    let summary = &lines[8]["summary"];
     assert_eq!(summary["fetched"], 8);
     assert_eq!(summary["missing"], 1);
     assert_eq!(summary["bytes"], 6542);

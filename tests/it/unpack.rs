@@ -21,7 +21,7 @@ impl Observer for Seen {
     }
 
     fn file_done(&mut self, wanted: &Wanted, _copied: &oxdl::transfer::Copied) {
-        self.files.push(wanted.hash.clone());
+        self.files.push(wanted.hash());
     }
 }
 
@@ -61,7 +61,7 @@ fn unpacks_the_real_servers_tarball() {
     unpack(&tarball[..], &wanted, out.path(), false, &mut seen).unwrap();
     assert_eq!(
         seen.files,
-        wanted.iter().map(|w| w.hash.clone()).collect::<Vec<_>>()
+        wanted.iter().map(|w| w.hash()).collect::<Vec<_>>()
     );
     assert_eq!(seen.bytes, 6542);
     let mut expected: Vec<String> = wanted

@@ -1,0 +1,140 @@
+//! Where a hash list comes from: a file, read twice (checked whole, then streamed as it is planned, so
+//! it is never held in memory), or a pipe, read once as it arrives, on a thread of its own.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use anyhow::Result;
+
+use crate::error::{Kind, KindContext, fail};
+use crate::hashes::{Checked, Entry, ListReader};
+
+/// How many parsed lines of a piped list may wait for whoever reads them.
+pub(crate) const LINES_AHEAD: usize = 1024;
+
+/// A list reader over any input.
+pub(crate) type Reader = ListReader<Box<dyn BufRead + Send>>;
+
+/// An opened hash list.
+pub(crate) enum ListInput {
+    /// A file (named, or redirected into stdin), which can be read twice.
+    File(ListFile),
+    /// A pipe or socket, read as it arrives.
+    Stream(Box<Reader>),
+}
+
+/// A hash list in a file, from where it starts.
+pub(crate) struct ListFile {
+    file: File,
+    start: u64,
+    name: String,
+    nul: bool,
+}
+
+impl ListFile {
+    /// Reads the whole list, checking every line and passing each entry to `each`.
+    pub(crate) fn check(&self, each: impl FnMut(&Entry) -> Result<()>) -> Result<Checked> {
+        ListReader::new(self.rewound()?, &self.name)
+            .nul_separated(self.nul)
+            .check_all(each)
+    }
+
+    /// Reads the list again, as [`ListFile::check`] found it.
+    pub(crate) fn replay(&self, checked: Checked) -> Result<Box<Reader>> {
+        let reader = ListReader::replay(self.rewound()?, &self.name, checked);
+        Ok(Box::new(reader.nul_separated(self.nul)))
+    }
+
+    fn rewound(&self) -> Result<Box<dyn BufRead + Send>> {
+        let mut file = self
+            .file
+            .try_clone()
+            .kind_context(Kind::Usage, format_args!("cannot read {}", self.name))?;
+        file.seek(SeekFrom::Start(self.start))
+            .kind_context(Kind::Usage, format_args!("cannot read {}", self.name))?;
+        Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+    }
+}
+
+impl ListInput {
+    /// The list at `path` (`-` or none: stdin), with NUL-separated records when `nul`.
+    pub(crate) fn open(path: Option<&Path>, nul: bool) -> Result<Self> {
+        match path {
+            Some(path) if path != Path::new("-") => {
+                let file = File::open(path).kind_context(
+                    Kind::Usage,
+                    format_args!("cannot open hash list {}", path.display()),
+                )?;
+                let name = path.display().to_string();
+                let seekable = file.metadata().is_ok_and(|m| m.is_file());
+                if seekable {
+                    return Ok(ListInput::File(ListFile {
+                        file,
+                        start: 0,
+                        name,
+                        nul,
+                    }));
+                }
+                // A named pipe (`<(oxdl ls ...)`) or a device: read as it arrives.
+                let input: Box<dyn BufRead + Send> = Box::new(BufReader::new(file));
+                Ok(ListInput::Stream(Box::new(
+                    ListReader::new(input, &name).nul_separated(nul),
+                )))
+            }
+            None if std::io::stdin().is_terminal() => Err(fail(
+                Kind::Usage,
+                "no hash list: name a file, or pipe the hashes into stdin (e.g. oxdl batch ox/demo - < hashes.txt)",
+            )),
+            _ => Ok(stdin_list(nul)),
+        }
+    }
+}
+
+/// Stdin as a list: a file redirected into it is read twice from where it stands; anything else as it
+/// arrives.
+fn stdin_list(nul: bool) -> ListInput {
+    let name = "<stdin>".to_string();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let file = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(File::from)
+            .ok()
+            .filter(|file| file.metadata().is_ok_and(|m| m.is_file()));
+        if let Some(mut file) = file
+            && let Ok(start) = file.stream_position()
+        {
+            return ListInput::File(ListFile {
+                file,
+                start,
+                name,
+                nul,
+            });
+        }
+    }
+    let input: Box<dyn BufRead + Send> = Box::new(BufReader::new(std::io::stdin()));
+    ListInput::Stream(Box::new(ListReader::new(input, &name).nul_separated(nul)))
+}
+
+/// Reads a streamed list on a thread of its own, so that the run never waits on stdin once it is
+/// stopped.
+pub(crate) fn read_ahead(mut reader: Box<Reader>) -> Receiver<Result<Entry>> {
+    let (lines, receiver) = sync_channel(LINES_AHEAD);
+    std::thread::spawn(move || {
+        loop {
+            let (entry, last) = match reader.next_entry() {
+                Ok(Some(entry)) => (Ok(entry), false),
+                Ok(None) => return,
+                Err(err) => (Err(err), true),
+            };
+            if lines.send(entry).is_err() || last {
+                return;
+            }
+        }
+    });
+    receiver
+}

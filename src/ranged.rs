@@ -34,14 +34,15 @@ use crate::retry::RetryPolicy;
 use crate::sync::lock;
 use crate::transfer::{Copied, Digests, read_failure, write_failure};
 
-/// Bytes read from a connection (and written to disk) at a time.
 /// Files at least this large go through ranges when the server is elsewhere: two ranges of the default
 /// size, the smallest file that parallel ranges can speed up.
 const DEFAULT_THRESHOLD: u64 = 16 << 20;
+/// Bytes read from a connection (and written to disk) at a time.
 const BLOCK: usize = 256 * 1024;
-/// Bytes that arrived ahead of the hashed prefix and are held in memory until it reaches them (12 MiB keeps peak RSS under 32 MiB with 8 connections). Beyond
-/// this they are only on disk, and the hasher reads them back once (from the page cache: they were
-/// just written). Bounds memory whatever the range size and number of connections.
+/// Bytes that arrived ahead of the hashed prefix and are held in memory until it reaches them (12 MiB
+/// keeps peak RSS under 32 MiB with 8 connections). Beyond this they are only on disk, and the hasher
+/// reads them back once (from the page cache: they were just written). Bounds memory whatever the
+/// range size and number of connections.
 const WINDOW: usize = 12 * 1024 * 1024;
 /// How often the state file is rewritten while bytes arrive: a run killed outright loses at most this
 /// much of each connection's transfer.

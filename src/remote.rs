@@ -19,6 +19,11 @@ use crate::retry::parse_retry_after;
 /// listing about 70 bytes per missing hash, for the largest `--batch-size`), bounded against hostile servers.
 const ERROR_BODY_LIMIT: u64 = 4 * 1024 * 1024;
 
+/// Bytes ureq receives from a connection at a time (its default is 128 KiB): as large as the copy
+/// blocks of `transfer` and `ranged`, so each read of a body drains one receive; it cut `get`'s time on
+/// loopback (bench/RESULTS.md), and 8 ranged connections still fit the 32 MiB budget.
+const BODY_BUFFER: usize = 256 * 1024;
+
 /// The most connections oxdl opens to one server at once (`--connections`, `--jobs`).
 pub const MAX_PARALLEL: usize = 64;
 
@@ -317,6 +322,7 @@ impl Remote {
             // default keeps only 3 per host, which would reconnect the rest for every range.
             .max_idle_connections(MAX_PARALLEL)
             .max_idle_connections_per_host(MAX_PARALLEL)
+            .input_buffer_size(BODY_BUFFER)
             .proxy(options.proxy.clone())
             .tls_config(options.tls.clone().unwrap_or_default())
             .build();

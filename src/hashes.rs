@@ -601,6 +601,57 @@ mod tests {
     }
 
     #[test]
+    fn a_checked_list_is_read_again_without_its_repeats_and_must_not_change() {
+        let text = "abc a\nabd b\nabc a\n# note\nABC\nabc\nabe c/x\n";
+        let mut seen = Vec::new();
+        let checked = ListReader::new(text.as_bytes(), "l")
+            .check_all(|e| {
+                seen.push(e.clone());
+                Ok(())
+            })
+            .unwrap();
+        let mut again = ListReader::replay(text.as_bytes(), "l", checked);
+        let mut replayed = Vec::new();
+        while let Some(entry) = again.next_entry().unwrap() {
+            replayed.push(entry);
+        }
+        assert_eq!(replayed, seen);
+        let paths: Vec<&str> = seen
+            .iter()
+            .map(|e| e.destination.to_str().unwrap())
+            .collect();
+        assert_eq!(paths, vec!["a", "b", "abc", "c/x"]);
+    }
+
+    #[test]
+    fn a_list_that_changes_between_its_two_readings_is_refused() {
+        let check = |text: &str| {
+            ListReader::new(text.as_bytes(), "l")
+                .check_all(|_| Ok(()))
+                .unwrap()
+        };
+        for (first, second) in [
+            ("abc a\nabd b\n", "abc a\nabd b\nabe c\n"),
+            ("abc a\nabd b\n", "abc a\nabe b\n"),
+            ("abc a\nabd b\n", "abc a\nzz\n"),
+            ("abc a\nabc a\nabd b\n", "abc a\nabd b\nabc a\n"),
+        ] {
+            let mut again = ListReader::replay(second.as_bytes(), "l", check(first));
+            let err = loop {
+                match again.next_entry() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("{second:?} passed for {first:?}"),
+                    Err(err) => break err,
+                }
+            };
+            assert!(
+                format!("{err:#}").contains("l changed while oxdl was reading it"),
+                "{err:#}"
+            );
+        }
+    }
+
+    #[test]
     fn quoted_paths_keep_every_character() {
         let list = parse_text(
             "abc \" lead.txt\"\n\

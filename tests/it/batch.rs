@@ -953,3 +953,127 @@ fn batch_a_link_planted_after_planning_is_still_refused() {
         "nothing written outside the output directory"
     );
 }
+
+#[test]
+fn batch_a_hash_met_again_far_down_a_long_list_is_fetched_again_into_every_path() {
+    let server = TestServer::start();
+    let hello = hash_of(&repo_file("hello.txt"));
+    // More distinct hashes between the two lines than the planner remembers (32,768): the second is
+    // fetched again rather than copied, and both paths end up right. The others are missing.
+    let mut list = format!("{hello} first/hello.txt\n");
+    for i in 0..40_000u32 {
+        list.push_str(&format!(
+            "{:032x} m/{i}\n",
+            0xabcd_0000_0000_u64 + u64::from(i)
+        ));
+    }
+    list.push_str(&format!(
+        "{hello} last/hello.txt\n{hello} close/hello.txt\n"
+    ));
+    for piped in [true, false] {
+        let sandbox = Sandbox::new();
+        std::fs::write(sandbox.join("list.txt"), &list).unwrap();
+        let before = server.requests().len();
+        let mut args = vec!["-q", "-C", "out"];
+        if !piped {
+            args.push("list.txt");
+        }
+        // Nothing on stdin when the list is a file: oxdl would not read it.
+        let stdin = if piped { list.as_str() } else { "" };
+        batch(&sandbox, &server, &args, stdin)
+            .expect_code(5)
+            .expect_stderr("40000 of 40003 file(s) are missing on the server");
+        for path in ["first", "last", "close"] {
+            assert_eq!(
+                std::fs::read(sandbox.join(&format!("out/{path}/hello.txt"))).unwrap(),
+                repo_file("hello.txt"),
+                "piped: {piped}"
+            );
+        }
+        // A request holding missing hashes is answered with their list, then asked again without them:
+        // the requests that carry hello and no missing hash are those answered with its bytes.
+        let fetches = server.requests()[before..]
+            .iter()
+            .map(|r| r.batch_hashes())
+            .filter(|hashes| {
+                hashes.contains(&hello) && hashes.iter().all(|h| !h.starts_with("abcd"))
+            })
+            .count();
+        assert_eq!(
+            fetches, 2,
+            "piped: {piped}: far apart, twice; close together, once"
+        );
+    }
+}
+
+#[test]
+fn batch_a_list_redirected_from_a_file_is_checked_whole_before_any_request() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let mut list = with_paths_txt();
+    std::fs::write(sandbox.join("good.txt"), &list).unwrap();
+    list.push_str("not-a-hash\n");
+    std::fs::write(sandbox.join("bad.txt"), &list).unwrap();
+    let args = [
+        "--host",
+        server.url.as_str(),
+        "batch",
+        "ox/demo",
+        "-C",
+        "out",
+        "--batch-size",
+        "1",
+        "-",
+    ];
+    // Read as it arrives, the first lines would have been fetched (a request of one file each).
+    sandbox
+        .run_redirected(&args, "< bad.txt")
+        .expect_code(2)
+        .expect_stderr("<stdin>: line 9: 'not-a-hash' is not a content hash");
+    assert!(server.requests().is_empty());
+    assert!(sandbox.files().iter().all(|f| !f.starts_with("out/")));
+    // The same file, complete: read twice (checked, then planned), every file fetched once.
+    sandbox.run_redirected(&args, "< good.txt").expect_code(0);
+    for (_, path) in listed() {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(&path)
+        );
+    }
+    assert_eq!(server.requests().len(), 8);
+}
+
+#[test]
+fn batch_never_copies_a_late_destination_from_a_first_that_failed() {
+    // Every answer lies about the file's bytes, so the hash fails where it was first written.
+    let server = tampering_server(|hashes: &[String]| {
+        gzip(&tar_of(&[(hashes[0].clone(), b"not the file".to_vec())]))
+    });
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("out")).unwrap();
+    std::fs::write(sandbox.join("out/first.txt"), b"an older file").unwrap();
+    let hello = hash_of(&repo_file("hello.txt"));
+    // Piped with requests of one file: the hash is handed out before its second line is read.
+    let list = format!("{hello} first.txt\n{hello} second.txt\n");
+    let run = batch(
+        &sandbox,
+        &server,
+        &["--json", "-C", "out", "--batch-size", "1", "--retries", "0"],
+        &list,
+    );
+    run.expect_code(6);
+    assert_eq!(
+        std::fs::read(sandbox.join("out/first.txt")).unwrap(),
+        b"an older file"
+    );
+    assert!(!sandbox.join("out/second.txt").exists());
+    let mut statuses = file_statuses(&run.stdout);
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![
+            ("first.txt".to_string(), "failed".to_string()),
+            ("second.txt".to_string(), "failed".to_string())
+        ]
+    );
+}

@@ -64,9 +64,9 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l skip-existing -d 'With
 size\t'Trust a file that is present and not empty (empty only for the empty file\'s hash); no hashing'
 never\t'Always fetch'"
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l shard -d 'With -r: only the files whose content hash falls in shard K of N (see `oxdl batch --help`)' -r
-complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l chunk-threshold -d 'Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the server\'s /chunk route, resumable across runs; smaller ones in one stream [default: 16M; for a server on this machine (localhost, loopback), off: one stream is faster there]' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l chunk-threshold -d 'Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the server\'s /chunk route, resumable across runs; smaller ones in one stream (with -r: in batch requests) [default: 16M; for a server on this machine (localhost, loopback), off: one stream is faster there]' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l chunk-size -d 'Size of each range of a ranged download (the last one is shorter)' -r
-complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l connections -d 'Ranges fetched at once, each over its own connection' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l connections -d 'Ranges fetched at once, each over its own connection. With -r, one budget for the whole run: at most the larger of -j and --connections connections at once, a batch request taking one and a large file as many as are free' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F

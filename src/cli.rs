@@ -339,8 +339,9 @@ pub struct GetArgs {
     pub shard: Option<Shard>,
 
     /// Files at least this large (K, M, G: KiB, MiB, GiB) are fetched in parallel ranges through the
-    /// server's /chunk route, resumable across runs; smaller ones in one stream [default: 16M; for a
-    /// server on this machine (localhost, loopback), off: one stream is faster there].
+    /// server's /chunk route, resumable across runs; smaller ones in one stream (with -r: in batch
+    /// requests) [default: 16M; for a server on this machine (localhost, loopback), off: one stream is
+    /// faster there].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub chunk_threshold: Option<u64>,
 
@@ -348,7 +349,9 @@ pub struct GetArgs {
     #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_chunk_size)]
     pub chunk_size: u64,
 
-    /// Ranges fetched at once, each over its own connection.
+    /// Ranges fetched at once, each over its own connection. With -r, one budget for the whole run: at
+    /// most the larger of -j and --connections connections at once, a batch request taking one and a
+    /// large file as many as are free.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub connections: u32,
 

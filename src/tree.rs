@@ -8,12 +8,13 @@ use std::sync::mpsc::SyncSender;
 use anyhow::{Context, Result};
 
 use crate::Ui;
-use crate::batch::{self, Settings, Source, Stop};
+use crate::batch::{self, Large, Settings, Source, Stop};
 use crate::cli::{GetArgs, SkipExisting};
 use crate::error::{Kind, fail, kind_of};
 use crate::filter::Filter;
 use crate::hashes::{Entry, parse_hash, relative_destination};
 use crate::progress::Progress;
+use crate::ranged;
 use crate::remote::{DirEntry, DirPage, Remote};
 use crate::report::Reporter;
 
@@ -57,6 +58,10 @@ pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter)
         dry_run: args.dry_run,
         shard: args.shard,
         revision: walk.commit.clone(),
+        large: Some(Large {
+            settings: ranged::Settings::from_args(args, remote.is_local()),
+            prefix: walk.resource(""),
+        }),
     };
     let producer = Box::new(move |lines: SyncSender<Result<Entry>>, stop: &Stop| {
         let mut walk = walk;

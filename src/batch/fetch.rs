@@ -16,10 +16,11 @@ use flate2::write::GzEncoder;
 use crate::Ui;
 use crate::error::{Kind, KindContext, fail, is_fatal_for_run};
 use crate::fingerprints::ValueSet;
-use crate::fsio::Confined;
+use crate::fsio::{Confined, copy_published};
 use crate::hashes::{Wanted, parse_hash};
 use crate::progress::Progress;
-use crate::remote::{BatchReply, Remote};
+use crate::ranged;
+use crate::remote::{BatchReply, Meta, Remote};
 use crate::report::{FileReport, Reporter, Status};
 use crate::sync::lock;
 use crate::transfer::Copied;
@@ -66,10 +67,34 @@ pub(super) struct Outcome {
     pub(super) cached: usize,
 }
 
+/// One piece of work for a worker.
+pub(super) enum Work {
+    /// A batch request: files by hash, in one tarball.
+    Request(Vec<Wanted>),
+    /// A file large enough for parallel ranges (`get -r`; see [`Large`]).
+    Large(Wanted),
+}
+
+impl Work {
+    fn files(&self) -> &[Wanted] {
+        match self {
+            Work::Request(files) => files,
+            Work::Large(wanted) => std::slice::from_ref(wanted),
+        }
+    }
+}
+
+/// How a directory download fetches its large files: by ranges of their path in the repository.
+pub(crate) struct Large {
+    pub(crate) settings: ranged::Settings,
+    /// `COMMIT[/DIR]`: the listed directory, pinned, which destinations are relative to.
+    pub(crate) prefix: String,
+}
+
 /// Requests waiting for a worker; closed when no more will come. Bounded, so that a listing or a pipe
 /// faster than the downloads waits instead of piling requests up in memory.
 pub(super) struct Queue {
-    state: Mutex<(VecDeque<Vec<Wanted>>, bool)>,
+    state: Mutex<(VecDeque<Work>, bool)>,
     ready: Condvar,
     space: Condvar,
     capacity: usize,
@@ -97,6 +122,13 @@ impl Queue {
             if chunk.is_empty() {
                 return;
             }
+            self.push(Work::Request(chunk));
+        }
+    }
+
+    /// Queues one piece of work, waiting for room.
+    pub(super) fn push(&self, work: Work) {
+        {
             let mut state = lock(&self.state);
             while state.0.len() >= self.capacity && self.alive.load(Ordering::Relaxed) > 0 {
                 state = self
@@ -104,10 +136,9 @@ impl Queue {
                     .wait_timeout(state, Duration::from_millis(100))
                     .map_or_else(|e| e.into_inner().0, |(state, _)| state);
             }
-            state.0.push_back(chunk);
-            drop(state);
-            self.ready.notify_one();
+            state.0.push_back(work);
         }
+        self.ready.notify_one();
     }
 
     /// No more requests will come.
@@ -117,7 +148,7 @@ impl Queue {
     }
 
     /// The next request, waiting for one; `None` once closed and empty.
-    fn pop(&self) -> Option<Vec<Wanted>> {
+    fn pop(&self) -> Option<Work> {
         let mut state = lock(&self.state);
         loop {
             if let Some(chunk) = state.0.pop_front() {
@@ -159,6 +190,51 @@ pub(super) struct Context<'a> {
     pub(super) stop: &'a Stop,
     /// Whether the user was told that the server lacks some files (once a run is enough).
     pub(super) told_missing: AtomicBool,
+    /// How large files are fetched, when they go by ranges.
+    pub(super) large: Option<&'a Large>,
+    /// The connections the run may open at once, shared by batch requests and ranges.
+    pub(super) connections: Connections,
+}
+
+/// A budget of connections: a batch request takes one; a large file as many as are free, up to its
+/// `--connections` (at least one, waited for).
+pub(super) struct Connections {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// Connections taken from the budget; given back when dropped.
+pub(super) struct Taken<'a> {
+    pool: &'a Connections,
+    count: usize,
+}
+
+impl Connections {
+    /// A budget of `total` connections.
+    pub(super) fn new(total: usize) -> Self {
+        Connections {
+            free: Mutex::new(total.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free connection, then takes up to `most` of those free.
+    fn take(&self, most: usize) -> Taken<'_> {
+        let mut free = lock(&self.free);
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        let count = most.clamp(1, *free);
+        *free -= count;
+        Taken { pool: self, count }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        *lock(&self.pool.free) += self.count;
+        self.pool.freed.notify_all();
+    }
 }
 
 /// Starts `jobs` workers on `queue`; each returns its [`Outcome`] when the queue is closed and empty.
@@ -182,12 +258,20 @@ pub(super) fn start<'scope>(
 /// Takes requests off the queue until it is closed and empty.
 fn work(context: &Context, queue: &Queue) -> Outcome {
     let mut outcome = Outcome::default();
-    while let Some(chunk) = queue.pop() {
+    while let Some(work) = queue.pop() {
         if context.stop.is_set() {
-            outcome.failed_files += report_unwritten(&chunk, Status::Failed, context.reporter);
+            let files = work.files();
+            outcome.failed_files += report_unwritten(files, Status::Failed, context.reporter);
             continue;
         }
-        if let Err((err, left)) = fetch_request(context, chunk, &mut outcome) {
+        let result = match work {
+            Work::Request(chunk) => {
+                let _connection = context.connections.take(1);
+                fetch_request(context, chunk, &mut outcome)
+            }
+            Work::Large(wanted) => fetch_large(context, wanted, &mut outcome),
+        };
+        if let Err((err, left)) = result {
             outcome.failed_files += report_unwritten(&left, Status::Failed, context.reporter);
             // A request given up because of another's fatal failure adds nothing to it.
             if context.stop.is_set() && !is_fatal_for_run(&err) {
@@ -201,6 +285,77 @@ fn work(context: &Context, queue: &Queue) -> Outcome {
         }
     }
     outcome
+}
+
+/// Fetches one large file by ranges of its path (see `ranged`), with as many connections as the budget
+/// has free; falls back to a batch request when the server has no ranged route. On failure, returns the
+/// error and the file.
+fn fetch_large(
+    context: &Context,
+    wanted: Wanted,
+    outcome: &mut Outcome,
+) -> Result<(), (anyhow::Error, Vec<Wanted>)> {
+    let mut rest = take_cached(context, vec![wanted], outcome)?;
+    let (Some(wanted), Some(large)) = (rest.pop(), context.large) else {
+        return Ok(());
+    };
+    let give_up = |err: anyhow::Error, wanted: Wanted| Err((err, vec![wanted]));
+    // As when unpacking: no link planted since planning may carry the file out of the directory.
+    for destination in &wanted.destinations {
+        if let Err(err) = Confined::new(context.out).check(destination) {
+            return give_up(err, wanted);
+        }
+    }
+    let first = &wanted.destinations[0];
+    let resource = format!("{}/{}", large.prefix, first.to_string_lossy());
+    let meta = Meta {
+        hash: wanted.value,
+        size: wanted.size.unwrap_or(0),
+        pinned: None,
+        revision: None,
+    };
+    let target = context.out.join(first);
+    let taken = context
+        .connections
+        .take(large.settings.connections as usize);
+    let settings = ranged::Settings {
+        connections: taken.count as u32,
+        ..large.settings
+    };
+    let job = ranged::Job {
+        resource: &resource,
+        meta: &meta,
+        target: &target,
+    };
+    let sha256 = context.reporter.wants_sha256();
+    let retry = context.ui.retry;
+    let done = match ranged::download(
+        context.remote,
+        &job,
+        &settings,
+        retry,
+        context.progress,
+        sha256,
+    ) {
+        Ok(ranged::Outcome::Done(done)) => done,
+        Ok(ranged::Outcome::NoRoute) => {
+            drop(taken);
+            let _connection = context.connections.take(1);
+            return fetch_request(context, vec![wanted], outcome);
+        }
+        Err(err) => return give_up(err.context(format!("cannot download {resource}")), wanted),
+    };
+    drop(taken);
+    for extra in &wanted.destinations[1..] {
+        if let Err(err) = copy_published(&target, &context.out.join(extra)) {
+            return give_up(err, wanted);
+        }
+    }
+    record(context, outcome, &wanted, &done.copied, Status::Fetched);
+    if let Some(cache) = &context.ui.cache {
+        cache.insert(&target, wanted.value, &|line| context.progress.note(line));
+    }
+    Ok(())
 }
 
 /// Fetches one request's worth of files, resuming after broken streams with only the files not yet

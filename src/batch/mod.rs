@@ -24,8 +24,8 @@ use crate::progress::Progress;
 use crate::remote::Remote;
 use crate::report::Reporter;
 
-pub(crate) use fetch::Stop;
-use fetch::{Context, Queue};
+use fetch::{Connections, Context, Queue, Work};
+pub(crate) use fetch::{Large, Stop};
 use plan::Planner;
 
 /// How often the planner, waiting for a piped line, looks whether the run was stopped.
@@ -56,6 +56,7 @@ pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> R
         dry_run: args.dry_run,
         shard: args.shard,
         revision: None,
+        large: None,
     };
     execute(remote, &settings, source, ui, reporter)
 }
@@ -74,6 +75,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) shard: Option<Shard>,
     /// The commit a directory download is pinned to, for the summary.
     pub(crate) revision: Option<String>,
+    /// How large files go by ranges (a directory download, whose listing gives paths and sizes).
+    pub(crate) large: Option<Large>,
 }
 
 /// Where the files to fetch come from.
@@ -116,13 +119,27 @@ pub(crate) fn execute(
         progress: &progress,
         stop: &stop,
         told_missing: AtomicBool::new(false),
+        large: settings.large.as_ref(),
+        // One budget for the run: requests take one connection each, a large file what is free up to
+        // its --connections.
+        connections: Connections::new(
+            settings
+                .large
+                .as_ref()
+                .map_or(0, |large| large.settings.connections as usize)
+                .max(settings.jobs),
+        ),
     };
     // Two requests waiting per worker keep every worker busy without holding the list in memory.
     let queue = Queue::new(settings.jobs.max(1) * 2);
     let mut sink = if settings.dry_run {
         Sink::DryRun(DryRun::default())
     } else {
-        Sink::Queue(&queue, &progress)
+        let threshold = settings
+            .large
+            .as_ref()
+            .map(|large| large.settings.threshold);
+        Sink::Queue(&queue, &progress, threshold)
     };
     let mut planner = Planner::new(out, settings.skip, reporter, settings.dry_run);
     planner.shard = settings.shard;
@@ -202,9 +219,10 @@ enum List {
     Arriving(Receiver<Result<Entry>>),
 }
 
-/// Where planned requests go: to the workers, or, for a dry run, on stdout.
+/// Where planned requests go: to the workers (files of at least the threshold, when there is one, each
+/// on its own by ranges), or, for a dry run, on stdout.
 enum Sink<'a> {
-    Queue(&'a Queue, &'a Progress),
+    Queue(&'a Queue, &'a Progress, Option<u64>),
     DryRun(DryRun),
 }
 
@@ -226,8 +244,15 @@ impl Sink<'_> {
         reporter: &Reporter,
     ) -> Result<()> {
         match self {
-            Sink::Queue(queue, progress) => {
+            Sink::Queue(queue, progress, threshold) => {
                 progress.grow(files.len() as u64);
+                let (large, files): (Vec<Wanted>, Vec<Wanted>) = files.into_iter().partition(|w| {
+                    threshold.is_some_and(|threshold| w.size.is_some_and(|s| s >= threshold))
+                });
+                // First, as they take longest.
+                for wanted in large {
+                    queue.push(Work::Large(wanted));
+                }
                 let size = batch_size.min(files.len().div_ceil(parts));
                 queue.push_split(files, size);
                 Ok(())

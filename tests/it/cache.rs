@@ -97,11 +97,7 @@ fn assert_tree(sandbox: &Sandbox, dir: &str) {
 }
 
 fn json_lines(run: &Run) -> Vec<serde_json::Value> {
-    String::from_utf8(run.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    crate::support::json_lines(&run.stdout)
 }
 
 #[test]

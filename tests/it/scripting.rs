@@ -3,23 +3,12 @@
 use crate::support;
 
 use sha2::{Digest, Sha256};
-use support::{Sandbox, TestServer, batch, get, repo_file, with_paths_txt};
+use support::{Sandbox, TestServer, batch, get, json_lines, repo_file, with_paths_txt};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Every stdout line as JSON; fails the test on a line that is not.
-fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8(stdout.to_vec())
-        .unwrap()
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"))
-        })
         .collect()
 }
 

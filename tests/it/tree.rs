@@ -411,3 +411,119 @@ fn get_r_dry_run_lists_every_destination_even_of_repeated_content() {
     );
     assert_eq!(std::fs::read(sandbox.join("dup/b.txt")).unwrap(), same);
 }
+
+/// Deterministic bytes that are not all alike, so a misplaced range shows.
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    (0..len as u64)
+        .map(|i| ((i + seed).wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+/// A server whose `main` also holds two large files under `big/` (one of them twice) and a small one.
+fn server_with_large_files(chunk_route: bool) -> (TestServer, Vec<(&'static str, Vec<u8>)>) {
+    let large = vec![
+        ("big/a.bin", pattern(300_000, 1)),
+        ("big/b.bin", pattern(200_001, 2)),
+        ("big/copy-of-a.bin", pattern(300_000, 1)),
+        ("big/small.txt", b"small\n".to_vec()),
+    ];
+    let server = TestServer::with(Config {
+        extra_files: large
+            .iter()
+            .map(|(path, bytes)| (path.to_string(), bytes.clone()))
+            .collect(),
+        chunk_route,
+        ..Config::default()
+    });
+    (server, large)
+}
+
+#[test]
+fn get_r_fetches_large_files_by_ranges_and_the_rest_in_batch_requests() {
+    let (server, files) = server_with_large_files(true);
+    let sandbox = Sandbox::new();
+    let run = get(
+        &sandbox,
+        &server,
+        &[
+            "main/big",
+            "-r",
+            "--json",
+            "--chunk-threshold",
+            "100K",
+            "--chunk-size",
+            "64K",
+            "--connections",
+            "3",
+            "-j",
+            "2",
+        ],
+    );
+    run.expect_code(0);
+    for (path, bytes) in &files {
+        let rel = path.strip_prefix("big/").unwrap();
+        assert_eq!(
+            &std::fs::read(sandbox.join(&format!("big/{rel}"))).unwrap(),
+            bytes,
+            "{path}"
+        );
+    }
+    assert!(
+        files_under(&sandbox, "big")
+            .iter()
+            .all(|f| !f.contains(".oxdl-")),
+        "no part or state file stays: {:?}",
+        sandbox.files()
+    );
+    // Each large content once, by ranges of its path at the listed commit, covering it exactly.
+    let requests = server.requests();
+    let chunks: Vec<&str> = requests
+        .iter()
+        .map(|r| r.target.as_str())
+        .filter(|t| t.contains("/chunk/"))
+        .collect();
+    let a = chunks
+        .iter()
+        .filter(|t| t.contains(&format!("/chunk/{MAIN_COMMIT}/big/a.bin?")))
+        .count();
+    let b = chunks
+        .iter()
+        .filter(|t| t.contains(&format!("/chunk/{MAIN_COMMIT}/big/b.bin?")))
+        .count();
+    assert_eq!((a, b, chunks.len()), (5, 4, 9), "{chunks:#?}");
+    // The small file came in a batch request, without the large ones.
+    let asked: Vec<String> = requests
+        .iter()
+        .filter(|r| r.method == "QUERY" || r.method == "POST")
+        .flat_map(|r| r.batch_hashes())
+        .collect();
+    assert_eq!(asked, vec![hash_of(b"small\n")]);
+    let statuses: Vec<String> = crate::support::json_lines(&run.stdout)
+        .iter()
+        .filter_map(|l| l["status"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(statuses, vec!["fetched"; 4]);
+}
+
+#[test]
+fn get_r_without_the_chunk_route_fetches_large_files_in_batch_requests() {
+    let (server, files) = server_with_large_files(false);
+    let sandbox = Sandbox::new();
+    get(
+        &sandbox,
+        &server,
+        &[
+            "main/big",
+            "-r",
+            "--chunk-threshold",
+            "100K",
+            "--chunk-size",
+            "64K",
+        ],
+    )
+    .expect_code(0);
+    for (path, bytes) in &files {
+        assert_eq!(&std::fs::read(sandbox.join(path)).unwrap(), bytes, "{path}");
+    }
+    assert_eq!(files_under(&sandbox, "big").len(), 4);
+}

@@ -47,10 +47,7 @@ fn stdout(run: &Run) -> &str {
 }
 
 fn json_lines(run: &Run) -> Vec<serde_json::Value> {
-    stdout(run)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
-        .collect()
+    support::json_lines(&run.stdout)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -207,6 +207,17 @@ pub fn wait_for_temp_file(dir: &Path) {
     }
 }
 
+/// Every stdout line as JSON; fails the test on a line that is not.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"))
+        })
+        .collect()
+}
+
 /// The captured list: 8 files of `main` as `HASH PATH` lines.
 pub fn with_paths_txt() -> String {
     std::fs::read_to_string(server::fixtures().join("hashes-with-paths.txt")).unwrap()

@@ -12,9 +12,7 @@ use support::{Sandbox, TestServer, get};
 
 /// Deterministic bytes that are not all alike, so a misplaced range shows.
 fn pattern(len: usize) -> Vec<u8> {
-    (0..len as u64)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
+    support::pattern(len, 0)
 }
 
 /// A server whose `main` also holds `big.bin` with `bytes`.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::support::server::{Config, FEATURE_COMMIT, MAIN_COMMIT, fixture_body, hash_of};
-use crate::support::{Sandbox, TestServer, get, repo_file};
+use crate::support::{Sandbox, TestServer, get, pattern, repo_file};
 
 /// The files of the captured repository under `dir`, relative to it, sorted.
 fn captured_under(dir: &str) -> Vec<String> {
@@ -410,13 +410,6 @@ fn get_r_dry_run_lists_every_destination_even_of_repeated_content() {
         "{text}"
     );
     assert_eq!(std::fs::read(sandbox.join("dup/b.txt")).unwrap(), same);
-}
-
-/// Deterministic bytes that are not all alike, so a misplaced range shows.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    (0..len as u64)
-        .map(|i| ((i + seed).wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
 }
 
 /// A server whose `main` also holds two large files under `big/` (one of them twice) and a small one.

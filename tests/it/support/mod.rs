@@ -207,6 +207,13 @@ pub fn wait_for_temp_file(dir: &Path) {
     }
 }
 
+/// Deterministic bytes that are not all alike (another `seed`, other bytes), so a misplaced range shows.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    (0..len as u64)
+        .map(|i| ((i + seed).wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
 /// Every stdout line as JSON; fails the test on a line that is not.
 pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8(stdout.to_vec())

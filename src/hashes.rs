@@ -4,15 +4,16 @@
 //! Lists may hold millions of lines, so nothing here keeps a line: a list is read as a stream of
 //! [`Entry`]s, and what must be remembered to check it (who claimed which path) takes 16 bytes an entry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::io::{BufRead, Read};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Result;
-use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64_with_seed};
 
 use crate::error::{Kind, fail};
-use crate::fingerprints::FingerprintMap;
+use crate::fingerprints::{FingerprintMap, ValueState};
 use crate::listfmt;
 
 /// The longest line (or NUL-separated record) a hash list may have: room for a hash and any real path.
@@ -157,8 +158,30 @@ pub struct ListReader<R> {
     mode: Mode,
     /// The numbers of the lines dropped so far, when a first pass records them for the second.
     dropped: Option<Vec<usize>>,
-    /// Every byte read, to tell that a list read twice (see [`Checked`]) did not change in between.
-    digest: Xxh3,
+    /// The list in blocks of about [`BLOCK`] bytes (whole lines), each with its digest, to tell that a
+    /// list read twice (see [`Checked`]) did not change in between: the digest of the block being read,
+    /// its bytes so far, the digests of the blocks before, and the bytes read in all.
+    block: Xxh3,
+    block_bytes: u64,
+    blocks: Vec<u64>,
+    bytes: u64,
+    /// A replayed list's entries of the block being read, given out once the block checks out.
+    held: VecDeque<Entry>,
+    /// The last line read closed a block.
+    block_closed: bool,
+    ended: bool,
+}
+
+/// Bytes of a block of a list read twice: on the second reading, its entries wait until the block is
+/// found unchanged (a few thousand lines at most, so memory stays small).
+const BLOCK: u64 = 256 * 1024;
+
+/// One line's worth of reading.
+enum Step {
+    Entry(Entry),
+    /// A comment, a blank line, or a line repeating an earlier one.
+    Nothing,
+    End,
 }
 
 /// How a reader knows which lines to drop.
@@ -170,11 +193,19 @@ enum Mode {
 }
 
 /// What a first pass over a list leaves for the second: the numbers of the lines it dropped, and what the
-/// list was, to notice a change. 8 bytes a dropped line; nothing for the others.
+/// list was, to notice a change: 8 bytes a dropped line and 8 a block of [`BLOCK`] bytes.
 pub struct Checked {
     dropped: Vec<usize>,
-    digest: u128,
+    blocks: Vec<u64>,
+    bytes: u64,
     lines: usize,
+}
+
+impl Checked {
+    /// How many bytes the list had: a second reading reads no more (lines appended since go unread).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
 }
 
 impl<R: BufRead> ListReader<R> {
@@ -189,12 +220,19 @@ impl<R: BufRead> ListReader<R> {
             buf: Vec::new(),
             mode: Mode::Check(Claims::default()),
             dropped: None,
-            digest: Xxh3::new(),
+            block: Xxh3::new(),
+            block_bytes: 0,
+            blocks: Vec::new(),
+            bytes: 0,
+            held: VecDeque::new(),
+            block_closed: false,
+            ended: false,
         }
     }
 
     /// A reader of a list that [`ListReader::check_all`] has read before: it reads the same entries
-    /// without holding any claims, and fails if the list changed in between.
+    /// without holding any claims, and fails if the list changed in between, before giving out any entry
+    /// of a block that changed (give it no more than [`Checked::bytes`] of input).
     pub fn replay(input: R, source: &str, checked: Checked) -> Self {
         ListReader {
             mode: Mode::Replay { checked, next: 0 },
@@ -219,16 +257,75 @@ impl<R: BufRead> ListReader<R> {
         }
         Ok(Checked {
             dropped: self.dropped.take().unwrap_or_default(),
-            digest: self.digest.digest128(),
+            blocks: std::mem::take(&mut self.blocks),
+            bytes: self.bytes,
             lines: self.number,
         })
     }
 
     /// The next entry, `None` at the end of the list, or an error naming the bad line (or record).
     pub fn next_entry(&mut self) -> Result<Option<Entry>> {
+        if let Mode::Check(_) = self.mode {
+            loop {
+                match self.step()? {
+                    Step::Entry(entry) => return Ok(Some(entry)),
+                    Step::Nothing => {}
+                    Step::End => return Ok(None),
+                }
+            }
+        }
+        // A replayed list: a block's entries go out once the whole block is read and found unchanged.
+        loop {
+            if let Some(entry) = self.held.pop_front() {
+                return Ok(Some(entry));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            self.block_closed = false;
+            while !self.block_closed {
+                match self.step()? {
+                    Step::Entry(entry) => self.held.push_back(entry),
+                    Step::Nothing => {}
+                    Step::End => {
+                        self.ended = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the block being read: records its digest, or (replaying) checks it against the first
+    /// reading's.
+    fn close_block(&mut self) -> Result<()> {
+        let digest = self.block.digest();
+        self.block.reset();
+        self.block_bytes = 0;
+        self.block_closed = true;
+        if let Mode::Replay { checked, .. } = &self.mode
+            && checked.blocks.get(self.blocks.len()) != Some(&digest)
+        {
+            return Err(changed(&self.source));
+        }
+        self.blocks.push(digest);
+        Ok(())
+    }
+
+    /// Reads one line (or record), closing the block when it is full.
+    fn step(&mut self) -> Result<Step> {
+        let step = self.read_line()?;
+        if self.block_bytes >= BLOCK {
+            self.close_block()?;
+        }
+        Ok(step)
+    }
+
+    /// Reads one line (or record).
+    fn read_line(&mut self) -> Result<Step> {
         let delimiter = if self.nul { b'\0' } else { b'\n' };
         let unit = self.unit;
-        loop {
+        {
             self.number += 1;
             let (number, source) = (self.number, &self.source);
             let bad = |why: String| fail(Kind::Usage, format!("{source}: {unit} {number}: {why}"));
@@ -240,10 +337,13 @@ impl<R: BufRead> ListReader<R> {
                 .map_err(|err| fail(Kind::Usage, format!("cannot read {source}: {err}")))?;
             if read == 0 {
                 self.number -= 1;
+                self.close_block()?;
                 self.check_unchanged()?;
-                return Ok(None);
+                return Ok(Step::End);
             }
-            self.digest.update(&self.buf);
+            self.block.update(&self.buf);
+            self.block_bytes += read as u64;
+            self.bytes += read as u64;
             // A line that passed the first pass but not the second: the list changed in between.
             let replaying = matches!(self.mode, Mode::Replay { .. });
             let bad = |why: String| {
@@ -260,7 +360,7 @@ impl<R: BufRead> ListReader<R> {
             let (hash_part, path_part) = if self.nul {
                 let record = line.strip_suffix('\0').unwrap_or(line);
                 if record.is_empty() {
-                    continue;
+                    return Ok(Step::Nothing);
                 }
                 match record.split_once(' ') {
                     Some((hash, path)) => (hash, Some(path)),
@@ -269,7 +369,7 @@ impl<R: BufRead> ListReader<R> {
             } else {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
-                    continue;
+                    return Ok(Step::Nothing);
                 }
                 // Most lines: hex digits, then one ASCII space or tab; found without decoding characters.
                 let digits = line.bytes().take_while(u8::is_ascii_hexdigit).count();
@@ -306,13 +406,14 @@ impl<R: BufRead> ListReader<R> {
                     !drop
                 }
             };
-            if keep {
-                return Ok(Some(Entry {
-                    value,
-                    destination: PathBuf::from(destination),
-                    size: None,
-                }));
+            if !keep {
+                return Ok(Step::Nothing);
             }
+            Ok(Step::Entry(Entry {
+                value,
+                destination: PathBuf::from(destination),
+                size: None,
+            }))
         }
     }
 
@@ -320,7 +421,9 @@ impl<R: BufRead> ListReader<R> {
     fn check_unchanged(&self) -> Result<()> {
         match &self.mode {
             Mode::Replay { checked, .. }
-                if checked.digest != self.digest.digest128() || checked.lines != self.number =>
+                if checked.blocks.len() != self.blocks.len()
+                    || checked.bytes != self.bytes
+                    || checked.lines != self.number =>
             {
                 Err(changed(&self.source))
             }
@@ -343,9 +446,11 @@ fn changed(source: &str) -> anyhow::Error {
 /// The destinations claimed so far, so that two different hashes never share a file and no file stands
 /// where a directory is needed. A list may hold millions of lines, so a path is remembered by its 64-bit
 /// fingerprint (16 bytes with its claim), not by its text: two different paths with the same fingerprint
-/// would make a false conflict, which for a million paths happens about once in 30 million lists.
+/// would make a false conflict, which for a million paths happens about once in 30 million lists. The
+/// fingerprints are keyed anew in every run, so that no list can be made to collide on purpose.
 #[derive(Default)]
 struct Claims {
+    key: Keys,
     /// Each claimed path's fingerprint: who claimed it ([`Claim`]) and on which line.
     paths: FingerprintMap,
     /// The parent directory of the last path claimed: a path in the same directory needs no check of
@@ -360,12 +465,36 @@ enum Claim {
     File(u32),
 }
 
-impl Claim {
-    fn file(value: u128) -> Self {
-        let folded = (value as u64) ^ ((value >> 64) as u64);
-        Claim::File(((folded ^ (folded >> 32)) as u32).max(1))
+/// This run's keys for fingerprints of paths and of hashes.
+struct Keys {
+    paths: u64,
+    hashes: ValueState,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        let hashes = ValueState::default();
+        Keys {
+            paths: hashes.hash_one(0u128),
+            hashes,
+        }
+    }
+}
+
+impl Keys {
+    fn path(&self, path: &str) -> u64 {
+        xxh3_64_with_seed(path.as_bytes(), self.paths)
     }
 
+    /// A file's claim by its hash: a 32-bit fingerprint (two hashes at one path with the same one would
+    /// pass for a repeated line, once in four billion such conflicts, and no list can aim at it).
+    fn file(&self, value: u128) -> Claim {
+        let folded = self.hashes.hash_one(value);
+        Claim::File(((folded ^ (folded >> 32)) as u32).max(1))
+    }
+}
+
+impl Claim {
     /// Packed with the line that made it, to store.
     fn pack(self, line: usize) -> u64 {
         let owner = match self {
@@ -384,19 +513,15 @@ impl Claim {
     }
 }
 
-fn fingerprint(path: &str) -> u64 {
-    xxh3_64(path.as_bytes())
-}
-
 impl Claims {
     /// Claims `path` for `value`: true when new, false when that hash already has it, an error naming the
     /// earlier line (a `unit`) when another file or a directory does.
     fn claim(&mut self, value: u128, path: &str, line: usize, unit: &str) -> Result<bool, String> {
-        let mine = Claim::file(value);
+        let mine = self.key.file(value);
         // One probe: the path is claimed unless it was; a conflict ends the list anyway.
         match self
             .paths
-            .insert(fingerprint(path), mine.pack(line))
+            .insert(self.key.path(path), mine.pack(line))
             .map(Claim::unpack)
         {
             Some((owner, _)) if owner == mine => return Ok(false),
@@ -426,7 +551,7 @@ impl Claims {
             };
             for dir in parents() {
                 if let Some((Claim::File(_), first)) =
-                    self.paths.get(fingerprint(dir)).map(Claim::unpack)
+                    self.paths.get(self.key.path(dir)).map(Claim::unpack)
                 {
                     return Err(format!(
                         "'{}' needs '{}' as a directory, but {unit} {first} makes it a file",
@@ -439,7 +564,7 @@ impl Claims {
                 // Directories nearer the root were claimed with this one.
                 if self
                     .paths
-                    .insert(fingerprint(dir), Claim::Directory.pack(line))
+                    .insert(self.key.path(dir), Claim::Directory.pack(line))
                     .is_some()
                 {
                     break;
@@ -636,19 +761,41 @@ mod tests {
             ("abc a\nabd b\n", "abc a\nzz\n"),
             ("abc a\nabc a\nabd b\n", "abc a\nabd b\nabc a\n"),
         ] {
+            // Nothing of a changed block comes out, not even its unchanged lines.
             let mut again = ListReader::replay(second.as_bytes(), "l", check(first));
-            let err = loop {
-                match again.next_entry() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => panic!("{second:?} passed for {first:?}"),
-                    Err(err) => break err,
-                }
-            };
+            let err = again.next_entry().unwrap_err();
             assert!(
                 format!("{err:#}").contains("l changed while oxdl was reading it"),
                 "{err:#}"
             );
         }
+        // A list of several blocks changed in its second: the first block's entries, then the error.
+        let lines = |changed: Option<usize>| -> String {
+            (0..40_000)
+                .map(|i| match changed {
+                    Some(at) if at == i => format!("ffff{i:05x} g{i}\n"),
+                    _ => format!("abc{i:05x} f{i}\n"),
+                })
+                .collect()
+        };
+        let (first, second) = (lines(None), lines(Some(30_000)));
+        let mut again = ListReader::replay(second.as_bytes(), "l", check(&first));
+        let mut given = 0;
+        let err = loop {
+            match again.next_entry() {
+                Ok(Some(entry)) => {
+                    assert!(entry.destination.to_str().unwrap().starts_with('f'));
+                    given += 1;
+                }
+                Ok(None) => panic!("the change went unnoticed"),
+                Err(err) => break err,
+            }
+        };
+        assert!(
+            given > 0 && given < 30_000,
+            "{given} entries before the error"
+        );
+        assert!(format!("{err:#}").contains("changed while oxdl was reading it"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! it is never held in memory), or a pipe, read once as it arrives, on a thread of its own.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, sync_channel};
 
@@ -36,25 +36,31 @@ pub(crate) struct ListFile {
 impl ListFile {
     /// Reads the whole list, checking every line and passing each entry to `each`.
     pub(crate) fn check(&self, each: impl FnMut(&Entry) -> Result<()>) -> Result<Checked> {
-        ListReader::new(self.rewound()?, &self.name)
+        ListReader::new(self.rewound(u64::MAX)?, &self.name)
             .nul_separated(self.nul)
             .check_all(each)
     }
 
     /// Reads the list again, as [`ListFile::check`] found it.
+    /// Lines appended since are not read: they were never checked.
     pub(crate) fn replay(&self, checked: Checked) -> Result<Box<Reader>> {
-        let reader = ListReader::replay(self.rewound()?, &self.name, checked);
+        let input = self.rewound(checked.bytes())?;
+        let reader = ListReader::replay(input, &self.name, checked);
         Ok(Box::new(reader.nul_separated(self.nul)))
     }
 
-    fn rewound(&self) -> Result<Box<dyn BufRead + Send>> {
+    /// The list from its start, at most `bytes` of it.
+    fn rewound(&self, bytes: u64) -> Result<Box<dyn BufRead + Send>> {
         let mut file = self
             .file
             .try_clone()
             .kind_context(Kind::Usage, format_args!("cannot read {}", self.name))?;
         file.seek(SeekFrom::Start(self.start))
             .kind_context(Kind::Usage, format_args!("cannot read {}", self.name))?;
-        Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+        Ok(Box::new(BufReader::with_capacity(
+            256 * 1024,
+            file.take(bytes),
+        )))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Files that appear whole or not at all: a temp file beside the target, published by rename.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,8 +29,12 @@ const JUST_CREATED: Duration = Duration::from_secs(60);
 
 /// Temp files this process has open, so a signal handler can remove them before exiting.
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
-/// Directories already swept for stale temp files in this run.
-static SWEPT: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+/// Directories already swept for stale temp files in this run (the most recent [`SWEPT_MOST`]), and the
+/// order they were swept in: a tree of a million directories must not cost a million paths of memory.
+static SWEPT: Mutex<(BTreeSet<PathBuf>, VecDeque<PathBuf>)> =
+    Mutex::new((BTreeSet::new(), VecDeque::new()));
+/// How many swept directories are remembered; one forgotten is at worst listed once more.
+const SWEPT_MOST: usize = 4096;
 
 /// Removes every temp file this process has open, says `message` on stderr if it can, and exits with
 /// `code`; for signal handlers.
@@ -54,8 +58,17 @@ pub fn remove_temp_files_and_exit(code: i32, message: String) -> ! {
 
 /// Removes temp files in `dir` left by oxdl runs that are no longer running (killed, or crashed).
 pub fn sweep_stale(dir: &Path) {
-    if !lock(&SWEPT).insert(dir.to_path_buf()) {
-        return;
+    {
+        let mut swept = lock(&SWEPT);
+        if !swept.0.insert(dir.to_path_buf()) {
+            return;
+        }
+        swept.1.push_back(dir.to_path_buf());
+        if swept.1.len() > SWEPT_MOST
+            && let Some(oldest) = swept.1.pop_front()
+        {
+            swept.0.remove(&oldest);
+        }
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -160,7 +173,7 @@ impl PendingFile {
         };
         // A directory seen before in this run exists already (it was made or swept then), which saves
         // a few system calls for each of many files in one directory.
-        let seen = lock(&SWEPT).contains(dir);
+        let seen = lock(&SWEPT).0.contains(dir);
         let mut created = if seen {
             CreatedDirs::none()
         } else {
@@ -303,11 +316,16 @@ impl Drop for LiveGuard {
     }
 }
 
+/// How many directories a [`Confined`] remembers, so that a list of a million directories takes no more
+/// memory than one of a thousand.
+const CHECKED_MOST: usize = 4096;
+
 /// Guards an output directory: no destination may pass through a symbolic link inside it, since that
 /// would create files wherever the link points.
 pub(crate) struct Confined {
     root: PathBuf,
-    /// Directories (relative to `root`) known to be real directories, or absent (oxdl makes them).
+    /// Directories (relative to `root`) known to be real directories, or absent (oxdl makes them); at
+    /// most [`CHECKED_MOST`], then forgotten (and looked at again when met again).
     checked: HashSet<PathBuf>,
     /// The parent of the last path that passed: lists come a directory at a time.
     last: PathBuf,
@@ -335,6 +353,9 @@ impl Confined {
         let Some(parent) = rel.parent() else {
             return Ok(());
         };
+        if self.checked.len() > CHECKED_MOST {
+            self.checked.clear();
+        }
         self.check_parent(rel, parent)?;
         parent.clone_into(&mut self.last);
         Ok(())

@@ -56,7 +56,7 @@ pub(super) struct Outcome {
     /// Files the server does not have.
     pub(super) missing_files: usize,
     /// Their hashes.
-    pub(super) missing: Spool,
+    pub(super) missing: Spool<u128>,
     /// Files not fetched because their request failed, or was never sent after a stop.
     pub(super) failed_files: usize,
     /// Why requests failed, in the order met.
@@ -406,7 +406,7 @@ fn fetch_request(
                 let reporter = context.reporter;
                 tracker.outcome.missing_files += report_unwritten(&gone, Status::Missing, reporter);
                 gone.iter()
-                    .for_each(|w| tracker.outcome.missing.push(w.value));
+                    .for_each(|w| tracker.outcome.missing.push(&w.value));
                 remaining = rest;
                 continue;
             }

@@ -13,15 +13,21 @@ use anyhow::Result;
 
 use crate::cli::{Shard, SkipExisting};
 use crate::fingerprints::{ValueMap, ValueState};
-use crate::fsio::copy_published;
+use crate::fsio::{Confined, copy_published};
 use crate::hashes::{Entry, Wanted};
 use crate::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, hash_file};
+
+use super::spool::{Record, Spool, decode_path, encode_path};
 
 /// How many distinct hashes the planner remembers. A hash met again within this many others is fetched
 /// once and copied to its later destinations; met again further on, it is fetched again (correct, at
 /// the cost of one more download of that file). About 150 bytes each.
 pub(super) const WINDOW: usize = 1 << 15;
+
+/// A place held for a file trusted by its size is reported at once beyond this many, so that memory stays
+/// flat; a hash met again not in place is then fetched for the places still held only.
+const HELD_MOST: usize = 1024;
 
 /// A destination that came after its hash had been handed to a worker; filled after the fetch.
 pub(super) struct Late {
@@ -54,13 +60,40 @@ struct Group {
     verified: bool,
     held: Vec<(PathBuf, Copied)>,
     size: Option<u64>,
+    /// The first place and those held before were reported already (there were too many to hold).
+    reported: bool,
+}
+
+impl Record for Late {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.value.to_le_bytes());
+        out.extend_from_slice(&self.size.map_or(u64::MAX, |s| s).to_le_bytes());
+        encode_path(&self.first, out);
+        encode_path(&self.destination, out);
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let value = u128::from_le_bytes(bytes.get(..16)?.try_into().ok()?);
+        let size = u64::from_le_bytes(bytes.get(16..24)?.try_into().ok()?);
+        let (first, rest) = decode_path(&bytes[24..])?;
+        let (destination, _) = decode_path(rest)?;
+        Some(Late {
+            value,
+            first: Rc::from(first.as_path()),
+            destination,
+            size: (size != u64::MAX).then_some(size),
+        })
+    }
 }
 
 /// What planning leaves for the report.
 pub(super) struct Planned {
-    pub(super) late: Vec<Late>,
+    /// On disk once there are many: a list may name one hash at a million places.
+    pub(super) late: Spool<Late>,
     /// Files (destinations) found in place, or copied from one in place.
     pub(super) skipped: usize,
+    /// Copies that failed while planning (each reported).
+    pub(super) failed: usize,
     /// Bytes written by local copies made while planning.
     pub(super) bytes: u64,
 }
@@ -74,14 +107,17 @@ pub(super) struct Planner<'a> {
     sha256: bool,
     /// Plan only: nothing is copied either.
     dry_run: bool,
-    /// The request being filled.
+    /// The request being filled, and how many destinations it has.
     pending: Vec<Wanted>,
+    pending_files: usize,
     /// The most recent hashes, and the order they came in, oldest first.
     recent: ValueMap<Slot>,
     order: VecDeque<u128>,
-    late: Vec<Late>,
+    late: Spool<Late>,
     skipped: usize,
+    failed: usize,
     bytes: u64,
+    confined: Confined,
     /// The directory of the last destination looked at, and whether it existed: a directory that did
     /// not holds nothing in place, which saves a look at each of its files.
     last_dir: Option<(PathBuf, bool)>,
@@ -104,11 +140,14 @@ impl<'a> Planner<'a> {
             sha256: reporter.wants_sha256(),
             dry_run,
             pending: Vec::new(),
+            pending_files: 0,
             // Sized once: growing would hold the old table and the new one at the same time.
             recent: ValueMap::with_capacity_and_hasher(WINDOW + 1, ValueState::default()),
             order: VecDeque::with_capacity(WINDOW + 1),
-            late: Vec::new(),
+            late: Spool::default(),
             skipped: 0,
+            failed: 0,
+            confined: Confined::new(out),
             bytes: 0,
             last_dir: None,
             shard: None,
@@ -136,6 +175,7 @@ impl<'a> Planner<'a> {
                     verified,
                     held: Vec::new(),
                     size,
+                    reported: false,
                 };
                 if verified {
                     self.report_skipped(&group.first.0, &copied)?;
@@ -148,6 +188,7 @@ impl<'a> Planner<'a> {
                     destinations: vec![destination],
                     size,
                 });
+                self.pending_files += 1;
                 Slot::Pending(self.pending.len() - 1)
             }
         };
@@ -166,7 +207,7 @@ impl<'a> Planner<'a> {
                     destination,
                     size: *size,
                 };
-                self.late.push(late);
+                self.late.push(&late);
                 return Ok(());
             }
             Some(Slot::Skipped(group)) => (group.verified, group.size),
@@ -175,8 +216,19 @@ impl<'a> Planner<'a> {
         match found {
             Some(copied) if verified => self.report_skipped(&destination, &copied),
             Some(copied) => {
-                if let Some(Slot::Skipped(group)) = self.recent.get_mut(&value) {
-                    group.held.push((destination, copied));
+                let Some(Slot::Skipped(group)) = self.recent.get_mut(&value) else {
+                    return Ok(());
+                };
+                group.held.push((destination, copied));
+                if group.held.len() < HELD_MOST {
+                    return Ok(());
+                }
+                let mut places = std::mem::take(&mut group.held);
+                if !std::mem::replace(&mut group.reported, true) {
+                    places.insert(0, group.first.clone());
+                }
+                for (path, copied) in &places {
+                    self.report_skipped(path, copied)?;
                 }
                 Ok(())
             }
@@ -184,9 +236,22 @@ impl<'a> Planner<'a> {
                 let Some(Slot::Skipped(group)) = self.recent.get(&value) else {
                     return Ok(());
                 };
-                let (source, copied) = (self.out.join(&group.first.0), group.first.1);
-                if !self.dry_run {
-                    copy_published(&source, &self.out.join(&destination))?;
+                let (source, copied) = (group.first.0.clone(), group.first.1);
+                if !self.dry_run
+                    && let Err(err) = self.copy(&source, &destination)
+                {
+                    // Reported here, as nothing else will: the run ends with the error.
+                    self.failed += 1;
+                    let message = format!("{err:#}");
+                    self.reporter.file(FileReport {
+                        hash: Some(value),
+                        path: &destination,
+                        bytes: None,
+                        sha256: None,
+                        status: Status::Failed,
+                        error: Some(&message),
+                    })?;
+                    return Err(err);
                 }
                 self.bytes += copied.bytes;
                 self.report_skipped(&destination, &copied)
@@ -197,9 +262,14 @@ impl<'a> Planner<'a> {
                 let Some(Slot::Skipped(group)) = self.recent.remove(&value) else {
                     return Ok(());
                 };
-                let mut destinations = vec![group.first.0];
+                // The places reported already stay as they were.
+                let mut destinations = Vec::new();
+                if !group.reported {
+                    destinations.push(group.first.0);
+                }
                 destinations.extend(group.held.into_iter().map(|(path, _)| path));
                 destinations.push(destination);
+                self.pending_files += destinations.len();
                 self.pending.push(Wanted {
                     value,
                     destinations,
@@ -223,19 +293,21 @@ impl<'a> Planner<'a> {
             }
             _ => {
                 self.pending[index].destinations.push(destination);
+                self.pending_files += 1;
                 Ok(())
             }
         }
     }
 
-    /// How many files the request being filled holds.
+    /// How many files (destinations) the request being filled holds.
     pub(super) fn pending_len(&self) -> usize {
-        self.pending.len()
+        self.pending_files
     }
 
     /// Takes the request being filled, to hand to the workers.
     pub(super) fn dispatch(&mut self) -> Vec<Wanted> {
         let pending = std::mem::take(&mut self.pending);
+        self.pending_files = 0;
         for wanted in &pending {
             let slot = Slot::Dispatched {
                 first: Rc::from(wanted.destinations[0].as_path()),
@@ -255,6 +327,7 @@ impl<'a> Planner<'a> {
         Ok(Planned {
             late: self.late,
             skipped: self.skipped,
+            failed: self.failed,
             bytes: self.bytes,
         })
     }
@@ -285,7 +358,9 @@ impl<'a> Planner<'a> {
         if let Slot::Skipped(group) = slot
             && !group.verified
         {
-            self.report_skipped(&group.first.0, &group.first.1)?;
+            if !group.reported {
+                self.report_skipped(&group.first.0, &group.first.1)?;
+            }
             for (path, copied) in &group.held {
                 self.report_skipped(path, copied)?;
             }
@@ -306,9 +381,17 @@ impl<'a> Planner<'a> {
         })
     }
 
+    /// Copies a file in place to another destination, checking again (at the moment of writing, as
+    /// unpacking does) that no link inside the output directory leads the copy out of it.
+    fn copy(&mut self, source: &Path, destination: &Path) -> Result<()> {
+        self.confined.check(destination)?;
+        copy_published(&self.out.join(source), &self.out.join(destination))
+    }
+
     /// Removes the pending request entry at `index`, keeping the other indexes right.
     fn unqueue(&mut self, index: usize) -> Wanted {
         let wanted = self.pending.swap_remove(index);
+        self.pending_files -= wanted.destinations.len();
         if let Some(moved) = self.pending.get(index) {
             self.recent.insert(moved.value, Slot::Pending(index));
         }
@@ -325,13 +408,12 @@ impl<'a> Planner<'a> {
         found: Copied,
     ) -> Result<()> {
         if !self.dry_run {
-            for destination in &wanted.destinations {
-                if let Err(err) =
-                    copy_published(&self.out.join(&source), &self.out.join(destination))
-                {
+            for at in 0..wanted.destinations.len() {
+                if let Err(err) = self.copy(&source, &wanted.destinations[at]) {
                     wanted.destinations.push(source);
                     let slot = Slot::Pending(self.pending.len());
                     self.recent.insert(wanted.value, slot);
+                    self.pending_files += wanted.destinations.len();
                     self.pending.push(wanted);
                     return Err(err);
                 }
@@ -347,6 +429,7 @@ impl<'a> Planner<'a> {
             verified: true,
             held: Vec::new(),
             size: wanted.size,
+            reported: true,
         };
         self.recent
             .insert(wanted.value, Slot::Skipped(Box::new(group)));

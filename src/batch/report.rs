@@ -18,6 +18,7 @@ use crate::transfer::{Copied, Digests};
 
 use super::fetch::Outcome;
 use super::plan::{Late, Planned};
+use super::spool::Spool;
 use super::{DryRun, Settings};
 
 /// Reports what is left to report and returns the run's result: the most serious failure (see
@@ -39,7 +40,7 @@ pub(super) fn finish(
     }
     let mut summary = Summary {
         skipped: planned.skipped,
-        failed: report_unwritten(&unsent, Status::Failed, reporter),
+        failed: planned.failed + report_unwritten(&unsent, Status::Failed, reporter),
         ..Summary::default()
     };
     let mut bytes = planned.bytes;
@@ -120,12 +121,21 @@ pub(super) fn dry_run(
     notes: &Progress,
 ) -> Result<()> {
     // Destinations that came after their hash was planned: fetched with it (then copied).
-    let late = planned
-        .late
-        .iter()
-        .map(|late| (late.value, late.size, late.destination.as_path()));
-    let (late_files, late_bytes) = planned_files(late, reporter)?;
-    let (files, bytes) = (dry.files + late_files, dry.bytes + late_bytes);
+    let (mut files, mut bytes) = (dry.files, dry.bytes);
+    let mut failure = Ok(());
+    for_chunks(&planned.late, |chunk| {
+        let late = chunk
+            .iter()
+            .map(|late| (late.value, late.size, late.destination.as_path()));
+        match planned_files(late, reporter) {
+            Ok((late_files, late_bytes)) => {
+                files += late_files;
+                bytes += late_bytes;
+            }
+            Err(err) => failure = Err(err),
+        }
+    })?;
+    failure?;
     let in_place = planned.skipped;
     notes.note(format!(
         "dry run: {files} file(s) to fetch ({} bytes known), {in_place} already in place; nothing was \
@@ -218,29 +228,80 @@ struct LateOutcome {
     errors: Vec<anyhow::Error>,
 }
 
+/// Late destinations handled at a time: memory for them stays bounded however many there are.
+const LATE_CHUNK: usize = 16 * 1024;
+
+/// Calls `each` with the late destinations, a bounded chunk at a time.
+fn for_chunks(late: &Spool<Late>, mut each: impl FnMut(&[Late])) -> Result<()> {
+    let mut chunk = Vec::new();
+    late.for_each(|one| {
+        chunk.push(one);
+        if chunk.len() == LATE_CHUNK {
+            each(&chunk);
+            chunk.clear();
+        }
+    })?;
+    if !chunk.is_empty() {
+        each(&chunk);
+    }
+    Ok(())
+}
+
 /// Copies each late destination from its hash's first destination, when that holds the hash's content
 /// (the fetch wrote it); reports it with its hash's fate otherwise. A copy that fails costs only its
 /// own destination.
-fn fill_late(out: &Path, late: &[Late], outcomes: &[Outcome], reporter: &Reporter) -> LateOutcome {
+fn fill_late(
+    out: &Path,
+    late: &Spool<Late>,
+    outcomes: &[Outcome],
+    reporter: &Reporter,
+) -> LateOutcome {
     let mut outcome = LateOutcome::default();
-    if late.is_empty() {
-        return outcome;
+    let sha256 = reporter.wants_sha256();
+    let mut buf = vec![0; 256 * 1024];
+    let read = for_chunks(late, |chunk| {
+        fill_chunk(
+            out,
+            chunk,
+            outcomes,
+            reporter,
+            sha256,
+            &mut buf,
+            &mut outcome,
+        )
+    });
+    if let Err(err) = read {
+        outcome.errors.push(err);
     }
+    outcome
+}
+
+/// [`fill_late`] for one chunk.
+fn fill_chunk(
+    out: &Path,
+    late: &[Late],
+    outcomes: &[Outcome],
+    reporter: &Reporter,
+    sha256: bool,
+    buf: &mut [u8],
+    outcome: &mut LateOutcome,
+) {
     // Which of their hashes the server said it is missing (read back from the workers' lists).
     let wanted: ValueSet = late.iter().map(|l| l.value).collect();
     let mut missing = ValueSet::default();
     for o in outcomes {
-        let _ = o.missing.for_each(|value| {
+        let read = o.missing.for_each(|value| {
             if wanted.contains(&value) {
                 missing.insert(value);
             }
         });
+        if let Err(err) = read {
+            outcome.errors.push(err);
+        }
     }
-    let sha256 = reporter.wants_sha256();
-    let mut buf = vec![0; 256 * 1024];
     for late in late {
         let mut error = None;
-        let (status, copied) = match copy_late(out, late, sha256, &mut buf) {
+        let (status, copied) = match copy_late(out, late, sha256, buf) {
             Ok(Some(copied)) => {
                 outcome.fetched += 1;
                 outcome.bytes += copied.bytes;
@@ -270,7 +331,6 @@ fn fill_late(out: &Path, late: &[Late], outcomes: &[Outcome], reporter: &Reporte
             error: error.as_deref(),
         });
     }
-    outcome
 }
 
 /// Copies a late destination from its hash's first one, checking the bytes on the way; `None` when the

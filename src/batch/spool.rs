@@ -1,43 +1,72 @@
-//! Hashes kept for the end of a run (those the server is missing, listed last), on disk once there are
-//! many, so that a list of a million missing files costs no more memory than one of ten.
+//! Records kept for the end of a run (the hashes the server is missing, listed last; destinations that
+//! wait for their hash's fetch), on disk once there are many, so that a list of a million such costs no
+//! more memory than one of ten.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::error::{Kind, KindContext};
 
-/// How many hashes are kept in memory before they go to a temp file.
-const IN_MEMORY: usize = 4096;
+/// Bytes of records kept in memory before they go to a temp file.
+const IN_MEMORY: usize = 64 * 1024;
 
-/// An append-only list of hashes.
-#[derive(Default)]
-pub(super) struct Spool {
-    memory: Vec<u128>,
-    /// An unnamed temp file (gone with the process, however it ends) holding the hashes before `memory`.
+/// Something that can be kept in a spool: written as bytes, read back from them.
+pub(super) trait Record: Sized {
+    fn encode(&self, out: &mut Vec<u8>);
+    /// The record from `bytes` (exactly what `encode` wrote).
+    fn decode(bytes: &[u8]) -> Option<Self>;
+}
+
+/// An append-only list of records, each framed by its length.
+pub(super) struct Spool<T> {
+    memory: Vec<u8>,
+    /// An unnamed temp file (gone with the process, however it ends) holding the records before `memory`.
     disk: Option<BufWriter<File>>,
     on_disk: u64,
     /// No temp file could be made or written: everything stays in memory.
     no_disk: bool,
+    records: u64,
+    kind: std::marker::PhantomData<T>,
 }
 
-impl Spool {
-    /// Adds a hash.
-    pub(super) fn push(&mut self, value: u128) {
-        self.memory.push(value);
+impl<T> Default for Spool<T> {
+    fn default() -> Self {
+        Spool {
+            memory: Vec::new(),
+            disk: None,
+            on_disk: 0,
+            no_disk: false,
+            records: 0,
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Record> Spool<T> {
+    /// Adds a record.
+    pub(super) fn push(&mut self, record: &T) {
+        let at = self.memory.len();
+        self.memory.extend_from_slice(&[0; 4]);
+        record.encode(&mut self.memory);
+        let length = (self.memory.len() - at - 4) as u32;
+        self.memory[at..at + 4].copy_from_slice(&length.to_le_bytes());
+        self.records += 1;
         if self.memory.len() >= IN_MEMORY && !self.no_disk {
             self.spill();
         }
     }
 
-    /// How many hashes it holds.
+    /// How many records it holds.
     #[cfg(test)]
     fn len(&self) -> u64 {
-        self.on_disk + self.memory.len() as u64
+        self.records
     }
 
-    /// Moves the hashes in memory to the temp file; on any failure keeps them in memory from now on.
+    /// Moves the records in memory to the temp file; on any failure keeps them in memory from now on.
     fn spill(&mut self) {
         if self.disk.is_none() {
             match tempfile::tempfile() {
@@ -49,11 +78,7 @@ impl Spool {
             }
         }
         let Some(disk) = &mut self.disk else { return };
-        let written = self
-            .memory
-            .iter()
-            .try_for_each(|value| disk.write_all(&value.to_le_bytes()));
-        match written.and_then(|()| disk.flush()) {
+        match disk.write_all(&self.memory).and_then(|()| disk.flush()) {
             Ok(()) => {
                 self.on_disk += self.memory.len() as u64;
                 self.memory.clear();
@@ -63,29 +88,71 @@ impl Spool {
         }
     }
 
-    /// Calls `each` with every hash, in the order added.
-    pub(super) fn for_each(&self, mut each: impl FnMut(u128)) -> Result<()> {
+    /// Calls `each` with every record, in the order added.
+    pub(super) fn for_each(&self, mut each: impl FnMut(T)) -> Result<()> {
+        let what = "cannot read back a list kept in a temp file";
         if let Some(disk) = &self.disk {
-            let what = "cannot read back the list of missing files from its temp file";
             let mut file = disk.get_ref().try_clone().kind_context(Kind::Other, what)?;
             file.seek(SeekFrom::Start(0))
                 .kind_context(Kind::Other, what)?;
-            let mut reader = BufReader::new(file);
-            let mut record = [0u8; 16];
-            for _ in 0..self.on_disk {
+            let mut reader = BufReader::new((&mut file).take(self.on_disk));
+            let mut record = Vec::new();
+            loop {
+                let mut length = [0u8; 4];
+                match reader.read_exact(&mut length) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                    Err(err) => return Err(err).kind_context(Kind::Other, what),
+                }
+                record.resize(u32::from_le_bytes(length) as usize, 0);
                 reader
                     .read_exact(&mut record)
                     .kind_context(Kind::Other, what)?;
-                each(u128::from_le_bytes(record));
+                each(T::decode(&record).ok_or_else(|| crate::error::fail(Kind::Other, what))?);
             }
+            drop(reader);
             // The clone shares the writer's offset: put it back where the writer left it.
-            let mut file = reader.into_inner();
-            file.seek(SeekFrom::Start(self.on_disk * 16))
+            file.seek(SeekFrom::Start(self.on_disk))
                 .kind_context(Kind::Other, what)?;
         }
-        self.memory.iter().copied().for_each(each);
+        let mut rest = &self.memory[..];
+        while rest.len() >= 4 {
+            let length = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            let Some(record) = rest.get(4..4 + length) else {
+                break;
+            };
+            each(T::decode(record).ok_or_else(|| crate::error::fail(Kind::Other, what))?);
+            rest = &rest[4 + length..];
+        }
         Ok(())
     }
+}
+
+impl Record for u128 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        Some(u128::from_le_bytes(bytes.try_into().ok()?))
+    }
+}
+
+/// Writes a path framed by its length.
+pub(super) fn encode_path(path: &Path, out: &mut Vec<u8>) {
+    let bytes = path.as_os_str().as_bytes();
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Reads a path that [`encode_path`] wrote at the start of `bytes`; returns it and the rest.
+pub(super) fn decode_path(bytes: &[u8]) -> Option<(PathBuf, &[u8])> {
+    let length = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let path = bytes.get(4..4 + length)?;
+    Some((
+        PathBuf::from(std::ffi::OsStr::from_bytes(path)),
+        &bytes[4 + length..],
+    ))
 }
 
 #[cfg(test)]
@@ -93,10 +160,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gives_back_every_hash_in_order_from_memory_and_disk() {
+    fn gives_back_every_record_in_order_from_memory_and_disk() {
         let mut spool = Spool::default();
         let values: Vec<u128> = (0..10_000u128).map(|i| i * 0x1_0000_0000_0001).collect();
-        for &v in &values {
+        for v in &values {
             spool.push(v);
         }
         assert_eq!(spool.len(), 10_000);
@@ -106,5 +173,25 @@ mod tests {
             spool.for_each(|v| back.push(v)).unwrap();
             assert_eq!(back, values);
         }
+        // Still appends where it left off after reading back.
+        spool.push(&7);
+        let mut back = Vec::new();
+        spool.for_each(|v| back.push(v)).unwrap();
+        assert_eq!(back.len(), 10_001);
+        assert_eq!(back.last(), Some(&7));
+    }
+
+    #[test]
+    fn paths_keep_every_byte() {
+        let mut out = Vec::new();
+        encode_path(Path::new("a/é\n b"), &mut out);
+        encode_path(Path::new(""), &mut out);
+        let (first, rest) = decode_path(&out).unwrap();
+        let (second, rest) = decode_path(rest).unwrap();
+        assert_eq!(
+            (first.to_str(), second.to_str(), rest.len()),
+            (Some("a/é\n b"), Some(""), 0)
+        );
+        assert!(decode_path(&out[..5]).is_none());
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use support::server::{
     BatchRoutes, Config, end_of_archive, fixtures, gzip, hash_of, raw_entry, tar_of,
 };
-use support::{Sandbox, TestServer, batch, listed, repo_file, with_paths_txt};
+use support::{Sandbox, TestServer, batch, json_lines, listed, repo_file, with_paths_txt};
 
 /// The captured list: 8 files of the repository at `main`.
 fn hashes_txt() -> String {
@@ -1076,4 +1076,45 @@ fn batch_never_copies_a_late_destination_from_a_first_that_failed() {
             ("second.txt".to_string(), "failed".to_string())
         ]
     );
+}
+
+#[test]
+fn batch_one_hash_at_thousands_of_paths_is_fetched_once_and_copied_to_all() {
+    let server = TestServer::start();
+    let hello = hash_of(&repo_file("hello.txt"));
+    // Requests are filled by files, not hashes: the first takes 1,000 of the paths, and the others come
+    // after it was handed out, to be copied from it at the end (kept on disk meanwhile).
+    let list: String = (0..3000)
+        .map(|i| format!("{hello} d{}/copy-{i}.txt\n", i % 7))
+        .collect();
+    for piped in [true, false] {
+        let sandbox = Sandbox::new();
+        std::fs::write(sandbox.join("list.txt"), &list).unwrap();
+        let before = server.requests().len();
+        let mut args = vec!["--json", "-C", "out"];
+        if !piped {
+            args.push("list.txt");
+        }
+        let run = batch(&sandbox, &server, &args, if piped { &list } else { "" });
+        run.expect_code(0)
+            .expect_stderr("3000 fetched, 0 skipped, 0 missing, 0 failed");
+        let files = sandbox.files();
+        assert_eq!(files.len(), 3001, "3000 copies and the list");
+        for file in files.iter().filter(|f| f.starts_with("out/")) {
+            assert_eq!(
+                std::fs::read(sandbox.join(file)).unwrap(),
+                repo_file("hello.txt")
+            );
+        }
+        let asked: usize = server.requests()[before..]
+            .iter()
+            .map(|r| r.batch_hashes().len())
+            .sum();
+        assert_eq!(asked, 1, "piped: {piped}");
+        let fetched = json_lines(&run.stdout)
+            .iter()
+            .filter(|l| l["status"] == "fetched")
+            .count();
+        assert_eq!(fetched, 3000);
+    }
 }

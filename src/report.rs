@@ -1,16 +1,17 @@
 //! What scripts read: one JSON object per file on stdout (`--json`) and a `sha256sum -c` manifest
 //! (`--checksums`).
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::json;
 
-use crate::error::{Kind, KindContext, fail};
+use crate::error::{Kind, fail};
 use crate::fsio::PendingFile;
+use crate::manifest::Manifest;
 use crate::output::{self, Output};
 use crate::sync::lock;
 use crate::transfer::sha256_hex;
@@ -65,7 +66,7 @@ pub struct Reporter {
     json: bool,
     manifest: Option<PathBuf>,
     /// `(sha256 hex, path)` of every file in place, for the manifest.
-    entries: Mutex<Vec<(String, String)>>,
+    entries: Mutex<Manifest>,
     /// Set once stdout failed: no more JSON is written, and the download goes on.
     stdout_gone: AtomicBool,
     /// A write to stdout that failed other than by its reader leaving (a full disk, say).
@@ -78,7 +79,7 @@ impl Reporter {
         Reporter {
             json,
             manifest: checksums,
-            entries: Mutex::new(Vec::new()),
+            entries: Mutex::new(Manifest::default()),
             stdout_gone: AtomicBool::new(false),
             stdout_error: Mutex::new(None),
         }
@@ -102,16 +103,15 @@ impl Reporter {
     /// Reports one file.
     pub fn file(&self, file: FileReport<'_>) -> Result<()> {
         let path = file.path.to_string_lossy();
-        let sha256 = file.sha256.map(sha256_hex);
         if let (
             Some(sha),
             Status::Fetched | Status::Cached | Status::Skipped | Status::Ok,
             Some(_),
-        ) = (&sha256, file.status, &self.manifest)
+        ) = (file.sha256, file.status, &self.manifest)
         {
-            let mut entries = lock(&self.entries);
-            entries.push((sha.clone(), path.to_string()));
+            lock(&self.entries).push(*sha, path.to_string());
         }
+        let sha256 = file.sha256.map(sha256_hex);
         if self.json {
             let mut line = json!({
                 "hash": file.hash.map(crate::hashes::hash_text),
@@ -185,48 +185,26 @@ impl Reporter {
         let Some(path) = &self.manifest else {
             return Ok(());
         };
-        let mut entries = lock(&self.entries).clone();
-        entries.sort_by(|a, b| a.1.cmp(&b.1));
-        let mut text = String::new();
-        for (sha, name) in &entries {
-            text.push_str(&manifest_line(sha, name));
-        }
+        let entries = std::mem::take(&mut *lock(&self.entries));
         match output::resolve(path)? {
             Output::Replace(path) => {
                 let mut pending = PendingFile::create(&path)?;
-                pending
-                    .file()
-                    .write_all(text.as_bytes())
-                    .kind_context(Kind::Other, format_args!("cannot write {}", path.display()))?;
+                let mut out = BufWriter::new(pending.file());
+                entries
+                    .write(&mut out)
+                    .and_then(|()| out.flush().map_err(anyhow::Error::from))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                drop(out);
                 pending.publish()
             }
             // `--checksums >(sha256sum -c)`, a FIFO or a device: written straight through.
-            Output::Through(mut stream) => stream
-                .file
-                .write_all(text.as_bytes())
-                .and_then(|()| stream.file.flush())
-                .kind_context(Kind::Other, format_args!("cannot write {}", stream.name)),
+            Output::Through(mut stream) => {
+                let mut out = BufWriter::new(&mut stream.file);
+                entries
+                    .write(&mut out)
+                    .and_then(|()| out.flush().map_err(anyhow::Error::from))
+                    .with_context(|| format!("cannot write {}", stream.name))
+            }
         }
-    }
-}
-
-/// One `sha256sum` line; names with a backslash or newline use its escaped form.
-fn manifest_line(sha: &str, name: &str) -> String {
-    if name.contains(['\\', '\n']) {
-        let escaped = name.replace('\\', "\\\\").replace('\n', "\\n");
-        format!("\\{sha}  {escaped}\n")
-    } else {
-        format!("{sha}  {name}\n")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn manifest_lines_match_sha256sum() {
-        assert_eq!(manifest_line("ab", "dir/x y.txt"), "ab  dir/x y.txt\n");
-        assert_eq!(manifest_line("ab", "a\\b"), "\\ab  a\\\\b\n");
     }
 }

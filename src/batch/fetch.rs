@@ -27,7 +27,7 @@ use crate::transfer::Copied;
 use crate::unpack::{self, Observer};
 
 use super::report::report_unwritten;
-use super::spool::Spool;
+use crate::spool::Spool;
 
 /// The one signal that ends a run early: set by whoever meets a failure fatal for the whole run, checked by
 /// the planner before each line and by every worker before each request and each retry. A stream under

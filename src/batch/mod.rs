@@ -5,7 +5,6 @@
 mod fetch;
 mod plan;
 mod report;
-mod spool;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

@@ -18,7 +18,7 @@ use crate::hashes::{Entry, Wanted};
 use crate::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, hash_file};
 
-use super::spool::{Record, Spool, decode_path, encode_path};
+use crate::spool::{Record, Spool, decode_path, encode_path};
 
 /// How many distinct hashes the planner remembers. A hash met again within this many others is fetched
 /// once and copied to its later destinations; met again further on, it is fetched again (correct, at

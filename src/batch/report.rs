@@ -18,8 +18,8 @@ use crate::transfer::{Copied, Digests};
 
 use super::fetch::Outcome;
 use super::plan::{Late, Planned};
-use super::spool::Spool;
 use super::{DryRun, Settings};
+use crate::spool::Spool;
 
 /// Reports what is left to report and returns the run's result: the most serious failure (see
 /// [`crate::error::SEVERITY`]), else missing files, else success. `unsent` are files planned but never

@@ -3,8 +3,9 @@
 //! more memory than one of ten.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -15,14 +16,14 @@ use crate::error::{Kind, KindContext};
 const IN_MEMORY: usize = 64 * 1024;
 
 /// Something that can be kept in a spool: written as bytes, read back from them.
-pub(super) trait Record: Sized {
+pub(crate) trait Record: Sized {
     fn encode(&self, out: &mut Vec<u8>);
     /// The record from `bytes` (exactly what `encode` wrote).
     fn decode(bytes: &[u8]) -> Option<Self>;
 }
 
 /// An append-only list of records, each framed by its length.
-pub(super) struct Spool<T> {
+pub(crate) struct Spool<T> {
     memory: Vec<u8>,
     /// An unnamed temp file (gone with the process, however it ends) holding the records before `memory`.
     disk: Option<BufWriter<File>>,
@@ -48,7 +49,7 @@ impl<T> Default for Spool<T> {
 
 impl<T: Record> Spool<T> {
     /// Adds a record.
-    pub(super) fn push(&mut self, record: &T) {
+    pub(crate) fn push(&mut self, record: &T) {
         let at = self.memory.len();
         self.memory.extend_from_slice(&[0; 4]);
         record.encode(&mut self.memory);
@@ -89,42 +90,91 @@ impl<T: Record> Spool<T> {
     }
 
     /// Calls `each` with every record, in the order added.
-    pub(super) fn for_each(&self, mut each: impl FnMut(T)) -> Result<()> {
-        let what = "cannot read back a list kept in a temp file";
-        if let Some(disk) = &self.disk {
-            let mut file = disk.get_ref().try_clone().kind_context(Kind::Other, what)?;
-            file.seek(SeekFrom::Start(0))
-                .kind_context(Kind::Other, what)?;
-            let mut reader = BufReader::new((&mut file).take(self.on_disk));
-            let mut record = Vec::new();
-            loop {
-                let mut length = [0u8; 4];
-                match reader.read_exact(&mut length) {
-                    Ok(()) => {}
-                    Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                    Err(err) => return Err(err).kind_context(Kind::Other, what),
-                }
-                record.resize(u32::from_le_bytes(length) as usize, 0);
-                reader
-                    .read_exact(&mut record)
-                    .kind_context(Kind::Other, what)?;
-                each(T::decode(&record).ok_or_else(|| crate::error::fail(Kind::Other, what))?);
-            }
-            drop(reader);
-            // The clone shares the writer's offset: put it back where the writer left it.
-            file.seek(SeekFrom::Start(self.on_disk))
-                .kind_context(Kind::Other, what)?;
-        }
-        let mut rest = &self.memory[..];
-        while rest.len() >= 4 {
-            let length = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            let Some(record) = rest.get(4..4 + length) else {
-                break;
-            };
-            each(T::decode(record).ok_or_else(|| crate::error::fail(Kind::Other, what))?);
-            rest = &rest[4 + length..];
+    pub(crate) fn for_each(&self, mut each: impl FnMut(T)) -> Result<()> {
+        for record in self.iter()? {
+            each(record?);
         }
         Ok(())
+    }
+
+    /// Every record, in the order added; the spool may grow again afterwards.
+    pub(crate) fn iter(&self) -> Result<Records<'_, T>> {
+        let disk = match &self.disk {
+            Some(disk) => {
+                let file = disk
+                    .get_ref()
+                    .try_clone()
+                    .kind_context(Kind::Other, READ_BACK)?;
+                // Positioned reads: the writer's offset stays where it is.
+                Some(BufReader::new(At {
+                    file,
+                    at: 0,
+                    end: self.on_disk,
+                }))
+            }
+            None => None,
+        };
+        Ok(Records {
+            disk,
+            memory: &self.memory,
+            record: Vec::new(),
+            kind: std::marker::PhantomData,
+        })
+    }
+}
+
+const READ_BACK: &str = "cannot read back a list kept in a temp file";
+
+/// Reads a file from `at` to `end` by positioned reads.
+struct At {
+    file: File,
+    at: u64,
+    end: u64,
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let most = buf.len().min((self.end - self.at) as usize);
+        let n = self.file.read_at(&mut buf[..most], self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// The records of a [`Spool`]: those on disk, then those in memory.
+pub(crate) struct Records<'a, T> {
+    disk: Option<BufReader<At>>,
+    memory: &'a [u8],
+    record: Vec<u8>,
+    kind: std::marker::PhantomData<T>,
+}
+
+impl<T: Record> Iterator for Records<'_, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        let bad = || crate::error::fail(Kind::Other, READ_BACK);
+        if let Some(disk) = &mut self.disk {
+            let mut length = [0u8; 4];
+            match disk.read_exact(&mut length) {
+                Ok(()) => {
+                    self.record.resize(u32::from_le_bytes(length) as usize, 0);
+                    return Some(match disk.read_exact(&mut self.record) {
+                        Ok(()) => T::decode(&self.record).ok_or_else(bad),
+                        Err(err) => Err(err).kind_context(Kind::Other, READ_BACK),
+                    });
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => self.disk = None,
+                Err(err) => {
+                    self.disk = None;
+                    return Some(Err(err).kind_context(Kind::Other, READ_BACK));
+                }
+            }
+        }
+        let length = u32::from_le_bytes(self.memory.get(..4)?.try_into().ok()?) as usize;
+        let record = self.memory.get(4..4 + length)?;
+        self.memory = &self.memory[4 + length..];
+        Some(T::decode(record).ok_or_else(bad))
     }
 }
 
@@ -139,14 +189,14 @@ impl Record for u128 {
 }
 
 /// Writes a path framed by its length.
-pub(super) fn encode_path(path: &Path, out: &mut Vec<u8>) {
+pub(crate) fn encode_path(path: &Path, out: &mut Vec<u8>) {
     let bytes = path.as_os_str().as_bytes();
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
 }
 
 /// Reads a path that [`encode_path`] wrote at the start of `bytes`; returns it and the rest.
-pub(super) fn decode_path(bytes: &[u8]) -> Option<(PathBuf, &[u8])> {
+pub(crate) fn decode_path(bytes: &[u8]) -> Option<(PathBuf, &[u8])> {
     let length = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
     let path = bytes.get(4..4 + length)?;
     Some((

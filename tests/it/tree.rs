@@ -520,3 +520,51 @@ fn get_r_without_the_chunk_route_fetches_large_files_in_batch_requests() {
     }
     assert_eq!(files_under(&sandbox, "big").len(), 4);
 }
+
+#[test]
+fn get_r_keeps_every_connection_within_one_budget() {
+    // Two large files (by ranges, up to --connections each) and small ones (batch requests, one
+    // connection each), with bodies paced so that transfers overlap. Without a shared budget two
+    // workers would open 3 + 3 range connections at once.
+    let mut extra = vec![
+        ("big/a.bin".to_string(), pattern(400_000, 3)),
+        ("big/b.bin".to_string(), pattern(400_000, 4)),
+    ];
+    for i in 0..6 {
+        extra.push((
+            format!("big/small-{i}.txt"),
+            format!("small {i}\n").into_bytes(),
+        ));
+    }
+    let server = TestServer::with(Config {
+        extra_files: extra.clone(),
+        rate: Some(2_000_000),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    get(
+        &sandbox,
+        &server,
+        &[
+            "main/big",
+            "-r",
+            "--chunk-threshold",
+            "100K",
+            "--chunk-size",
+            "64K",
+            "--connections",
+            "3",
+            "-j",
+            "2",
+            "--batch-size",
+            "1",
+        ],
+    )
+    .expect_code(0);
+    for (path, bytes) in &extra {
+        assert_eq!(&std::fs::read(sandbox.join(path)).unwrap(), bytes, "{path}");
+    }
+    // The budget is max(-j, --connections) = 3; the listing (one request at a time) is outside it.
+    let most = server.max_connections();
+    assert!((2..=4).contains(&most), "{most} connections at once");
+}

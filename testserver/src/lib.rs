@@ -16,6 +16,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -143,6 +144,8 @@ pub struct Server {
     pub url: String,
     pub port: u16,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Connections being served now, and the most there were at once.
+    connections: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl Server {
@@ -162,13 +165,19 @@ impl Server {
             repo,
             requests: requests.clone(),
         });
+        let connections = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let counting = connections.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let state = state.clone();
+                let counting = counting.clone();
                 thread::spawn(move || {
+                    let now = counting.0.fetch_add(1, Ordering::SeqCst) + 1;
+                    counting.1.fetch_max(now, Ordering::SeqCst);
                     // A client that goes away mid-answer is not the server's problem.
                     let _ = state.serve(stream);
+                    counting.0.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -181,7 +190,13 @@ impl Server {
             url: format!("http://{host}:{port}"),
             port,
             requests,
+            connections,
         })
+    }
+
+    /// The most connections that were open at once (each carries one request, then closes).
+    pub fn max_connections(&self) -> usize {
+        self.connections.1.load(Ordering::SeqCst)
     }
 
     /// Every request so far, in arrival order.

@@ -169,6 +169,7 @@ fn ranged(
         resource: meta.pinned.as_deref().unwrap_or(&args.resource),
         meta,
         target: path,
+        stopped: &|| false,
     };
     let progress = Progress::for_bytes(&ui.display, Some(meta.size));
     let outcome = ranged::download(

@@ -174,12 +174,18 @@ impl Progress {
         }
     }
 
-    /// Counts from zero again (a download that starts over).
-    pub fn restart(&self) {
-        let had = self.bytes.swap(0, Ordering::Relaxed);
-        self.resumed.store(0, Ordering::Relaxed);
+    /// Takes back `bytes` counted (`resumed` of them as resumed) by a download that starts over; other
+    /// downloads sharing this progress keep theirs.
+    pub fn restart(&self, bytes: u64, resumed: u64) {
+        let less = |n: u64| move |had: u64| Some(had.saturating_sub(n));
+        let _ = self
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, less(bytes));
+        let _ = self
+            .resumed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, less(resumed));
         if let (Some(bar), Counts::Bytes) = (&self.bar, self.counts) {
-            bar.set_position(bar.position().saturating_sub(had));
+            bar.set_position(bar.position().saturating_sub(bytes));
             bar.reset_eta();
         }
     }

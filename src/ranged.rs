@@ -39,11 +39,11 @@ use crate::transfer::{Copied, Digests, read_failure, write_failure};
 const DEFAULT_THRESHOLD: u64 = 16 << 20;
 /// Bytes read from a connection (and written to disk) at a time.
 const BLOCK: usize = 256 * 1024;
-/// Bytes that arrived ahead of the hashed prefix and are held in memory until it reaches them (12 MiB
-/// keeps peak RSS under 32 MiB with 8 connections). Beyond this they are only on disk, and the hasher
-/// reads them back once (from the page cache: they were just written). Bounds memory whatever the
-/// range size and number of connections.
-const WINDOW: usize = 12 * 1024 * 1024;
+/// Bytes that arrived ahead of the hashed prefix and are held in memory until it reaches them, for each
+/// connection (12 MiB for 8 keeps peak RSS under 32 MiB). Beyond this they are only on disk, and the
+/// hasher reads them back once (from the page cache: they were just written). Bounds memory whatever
+/// the range size, and in proportion to the connections, however many downloads run at once (`get -r`).
+const WINDOW_PER_CONNECTION: usize = 1536 * 1024;
 /// How often the state file is rewritten while bytes arrive: a run killed outright loses at most this
 /// much of each connection's transfer.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
@@ -107,6 +107,8 @@ pub(crate) struct Job<'a> {
     pub meta: &'a Meta,
     /// The regular file to create or replace.
     pub target: &'a Path,
+    /// Whether a larger run stopped (a fatal failure elsewhere in `get -r`): no new range or retry.
+    pub stopped: &'a (dyn Fn() -> bool + Sync),
 }
 
 /// How a ranged download ended, when it did not fail.
@@ -157,7 +159,8 @@ pub(crate) fn download(
                  from the start",
                 job.target.display()
             ));
-            progress.restart();
+            // Everything this attempt counted (the whole file: its hash was taken) is counted again.
+            progress.restart(job.meta.size, resumed);
             attempt(remote, job, settings, retry, progress, sha256, false).map_err(|m| m.err)
         }
         other => other.map_err(|m| m.err),
@@ -217,6 +220,8 @@ fn attempt(
         shared: &shared,
         retry,
         progress,
+        outer_stop: job.stopped,
+        window: WINDOW_PER_CONNECTION * settings.connections as usize,
     };
     let workers = (settings.connections as usize).min(lock(&ctx.queue).len());
     let hashed = std::thread::scope(|scope| {
@@ -265,8 +270,11 @@ fn attempt(
         Err(err) => {
             let kept = state.done.total();
             drop(state);
-            registered.save(progress);
-            if kept > 0 {
+            if kept == 0 {
+                // Nothing to resume from: no part or state to leave behind.
+                registered.discard();
+            } else {
+                registered.save(progress);
                 progress.note(format!(
                     "oxdl: kept {kept} of {size} bytes of {} in {}: the same command resumes there \
                      (--no-resume starts over)",
@@ -402,18 +410,24 @@ impl Part {
         };
         fsio::create_dirs(dir)?;
         let (path, state) = resume_paths(target);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|err| {
-                local(
-                    &err,
-                    format!("cannot create a file in {}: {err}", dir.display()),
-                )
-            })?;
+        // Only a regular file of ours is a part: a link planted under its name would carry the bytes
+        // (and the published file) out of the directory, so it goes, and is never followed.
+        if std::fs::symlink_metadata(&path).is_ok_and(|meta| !meta.is_file()) {
+            let _ = std::fs::remove_file(&path);
+        }
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW);
+        }
+        let file = options.open(&path).map_err(|err| {
+            local(
+                &err,
+                format!("cannot create a file in {}: {err}", dir.display()),
+            )
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -621,7 +635,18 @@ impl Registered {
         };
         let text = serde_json::to_vec(&state).map_err(std::io::Error::other)?;
         let temp = self.state_path.with_extension("state.new");
-        std::fs::write(&temp, text)?;
+        // Made afresh, never through anything (a link, say) already under its name; the rename then
+        // replaces whatever is at the state's name without following it.
+        match std::fs::remove_file(&temp) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        std::io::Write::write_all(&mut file, &text)?;
+        drop(file);
         std::fs::rename(&temp, &self.state_path)
     }
 
@@ -680,11 +705,15 @@ struct Ctx<'a> {
     shared: &'a Shared,
     retry: RetryPolicy,
     progress: &'a Progress,
+    /// See [`Job::stopped`].
+    outer_stop: &'a (dyn Fn() -> bool + Sync),
+    /// Bytes of blocks ahead of the hashed prefix that may wait in memory.
+    window: usize,
 }
 
 impl Ctx<'_> {
     fn stopped(&self) -> bool {
-        self.shared.stop.load(Ordering::Relaxed)
+        self.shared.stop.load(Ordering::Relaxed) || (self.outer_stop)()
     }
 
     fn stop(&self) {
@@ -838,7 +867,7 @@ impl Ctx<'_> {
             inner.done.insert(pos..pos + n as u64);
             inner.fetched += n as u64;
             // Counted by buffer, not by bytes used, so memory is bounded however the bytes arrive.
-            if pos == inner.hashed || inner.pending_bytes + BLOCK <= WINDOW {
+            if pos == inner.hashed || inner.pending_bytes + BLOCK <= self.window {
                 let fresh = inner.spare.pop().unwrap_or_else(|| vec![0; BLOCK]);
                 inner
                     .pending

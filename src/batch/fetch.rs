@@ -14,7 +14,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::Ui;
-use crate::error::{Kind, KindContext, fail, is_fatal_for_run};
+use crate::error::{Kind, KindContext, fail, is_fatal_for_run, kind_of};
 use crate::fingerprints::ValueSet;
 use crate::fsio::{Confined, copy_published};
 use crate::hashes::{Wanted, parse_hash};
@@ -194,6 +194,8 @@ pub(super) struct Context<'a> {
     pub(super) large: Option<&'a Large>,
     /// The connections the run may open at once, shared by batch requests and ranges.
     pub(super) connections: Connections,
+    /// The server has no ranged route (learnt from the first large file).
+    pub(super) no_ranges: AtomicBool,
 }
 
 /// A budget of connections: a batch request takes one; a large file as many as are free, up to its
@@ -296,8 +298,15 @@ fn fetch_large(
     outcome: &mut Outcome,
 ) -> Result<(), (anyhow::Error, Vec<Wanted>)> {
     let mut rest = take_cached(context, vec![wanted], outcome)?;
-    let (Some(wanted), Some(large)) = (rest.pop(), context.large) else {
+    let Some(wanted) = rest.pop() else {
         return Ok(());
+    };
+    let Some(large) = context
+        .large
+        .filter(|_| !context.no_ranges.load(Ordering::Relaxed))
+    else {
+        let _connection = context.connections.take(1);
+        return fetch_request(context, vec![wanted], outcome);
     };
     let give_up = |err: anyhow::Error, wanted: Wanted| Err((err, vec![wanted]));
     // As when unpacking: no link planted since planning may carry the file out of the directory.
@@ -315,17 +324,24 @@ fn fetch_large(
         revision: None,
     };
     let target = context.out.join(first);
-    let taken = context
-        .connections
-        .take(large.settings.connections as usize);
+    // No more connections than the file has ranges: the others would wait unused.
+    let ranges = meta.size.div_ceil(large.settings.chunk_size).max(1);
+    let most = u64::from(large.settings.connections).min(ranges) as usize;
+    let taken = context.connections.take(most);
+    if context.stop.is_set() {
+        let err = fail(Kind::Network, "not requested: the run was stopped");
+        return give_up(err, wanted);
+    }
     let settings = ranged::Settings {
         connections: taken.count as u32,
         ..large.settings
     };
+    let stopped = || context.stop.is_set();
     let job = ranged::Job {
         resource: &resource,
         meta: &meta,
         target: &target,
+        stopped: &stopped,
     };
     let sha256 = context.reporter.wants_sha256();
     let retry = context.ui.retry;
@@ -339,6 +355,15 @@ fn fetch_large(
     ) {
         Ok(ranged::Outcome::Done(done)) => done,
         Ok(ranged::Outcome::NoRoute) => {
+            // Once is enough to learn it: the other large files go in batch requests at once.
+            context.no_ranges.store(true, Ordering::Relaxed);
+            drop(taken);
+            let _connection = context.connections.take(1);
+            return fetch_request(context, vec![wanted], outcome);
+        }
+        // The server lacks the content (or the path): a batch request says which, and the file is
+        // then reported missing like any other, without stopping the run.
+        Err(err) if kind_of(&err) == Kind::NotFound => {
             drop(taken);
             let _connection = context.connections.take(1);
             return fetch_request(context, vec![wanted], outcome);

@@ -121,6 +121,7 @@ pub(crate) fn execute(
         large: settings.large.as_ref(),
         // One budget for the run: requests take one connection each, a large file what is free up to
         // its --connections.
+        no_ranges: AtomicBool::new(false),
         connections: Connections::new(
             settings
                 .large

@@ -117,7 +117,6 @@ pub(super) struct Planner<'a> {
     skipped: usize,
     failed: usize,
     bytes: u64,
-    confined: Confined,
     /// The directory of the last destination looked at, and whether it existed: a directory that did
     /// not holds nothing in place, which saves a look at each of its files.
     last_dir: Option<(PathBuf, bool)>,
@@ -147,7 +146,6 @@ impl<'a> Planner<'a> {
             late: Spool::default(),
             skipped: 0,
             failed: 0,
-            confined: Confined::new(out),
             bytes: 0,
             last_dir: None,
             shard: None,
@@ -384,7 +382,8 @@ impl<'a> Planner<'a> {
     /// Copies a file in place to another destination, checking again (at the moment of writing, as
     /// unpacking does) that no link inside the output directory leads the copy out of it.
     fn copy(&mut self, source: &Path, destination: &Path) -> Result<()> {
-        self.confined.check(destination)?;
+        // A fresh guard, not one that remembers directories: a link may have been planted since.
+        Confined::new(self.out).check(destination)?;
         copy_published(&self.out.join(source), &self.out.join(destination))
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::server::{Config, FEATURE_COMMIT, MAIN_COMMIT, fixture_body, hash_of};
+use crate::support::server::{Config, FEATURE_COMMIT, Fault, MAIN_COMMIT, fixture_body, hash_of};
 use crate::support::{Sandbox, TestServer, get, pattern, repo_file};
 
 /// The files of the captured repository under `dir`, relative to it, sorted.
@@ -512,6 +512,10 @@ fn get_r_without_the_chunk_route_fetches_large_files_in_batch_requests() {
             "100K",
             "--chunk-size",
             "64K",
+            "-j",
+            "1",
+            "--connections",
+            "1",
         ],
     )
     .expect_code(0);
@@ -519,6 +523,116 @@ fn get_r_without_the_chunk_route_fetches_large_files_in_batch_requests() {
         assert_eq!(&std::fs::read(sandbox.join(path)).unwrap(), bytes, "{path}");
     }
     assert_eq!(files_under(&sandbox, "big").len(), 4);
+    // One probe of the route, then every large content in a batch request.
+    let requests = server.requests();
+    let probes = requests
+        .iter()
+        .filter(|r| r.target.contains("/chunk/"))
+        .count();
+    assert_eq!(probes, 1);
+    let asked: Vec<String> = requests
+        .iter()
+        .filter(|r| r.method == "QUERY" || r.method == "POST")
+        .flat_map(|r| r.batch_hashes())
+        .collect();
+    for (path, bytes) in &files[..2] {
+        assert!(asked.contains(&hash_of(bytes)), "{path} in a batch request");
+    }
+}
+
+#[test]
+fn get_r_a_large_file_the_ranges_cannot_find_does_not_stop_the_run() {
+    // The first range request is answered as a server that lost the content answers; the run asks for
+    // the file in a batch request instead (which would list it as missing), and goes on.
+    let lost = br#"{"error":{"type":"version_blob_missing","title":"Version blob missing"},"status":"error","status_message":"internal_server_error"}"#;
+    let server = TestServer::with(Config {
+        extra_files: vec![
+            ("big/a.bin".to_string(), pattern(300_000, 1)),
+            ("big/s.txt".to_string(), b"s\n".to_vec()),
+        ],
+        faults: vec![
+            Fault::Pass,
+            Fault::Status {
+                status: 500,
+                retry_after: None,
+                body: lost.to_vec(),
+            },
+        ],
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    get(
+        &sandbox,
+        &server,
+        &[
+            "main/big",
+            "-r",
+            "--chunk-threshold",
+            "100K",
+            "--chunk-size",
+            "64K",
+            "-j",
+            "1",
+            "--connections",
+            "1",
+        ],
+    )
+    .expect_code(0)
+    .expect_stderr("2 fetched, 0 skipped, 0 missing, 0 failed");
+    assert!(server.requests()[1].target.contains("/chunk/"));
+    assert_eq!(
+        std::fs::read(sandbox.join("big/a.bin")).unwrap(),
+        pattern(300_000, 1)
+    );
+    assert_eq!(
+        files_under(&sandbox, "big"),
+        vec!["a.bin", "s.txt"],
+        "no part left"
+    );
+}
+
+#[test]
+fn get_r_never_writes_through_a_link_planted_at_a_part_files_name() {
+    let server = TestServer::with(Config {
+        extra_files: vec![("big/a.bin".to_string(), pattern(300_000, 1))],
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.join("big")).unwrap();
+    std::fs::write(sandbox.join("outside.txt"), b"precious").unwrap();
+    std::os::unix::fs::symlink(
+        "../outside.txt",
+        sandbox.join("big/.oxdl-resume-a.bin.part"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../outside.txt",
+        sandbox.join("big/.oxdl-resume-a.bin.state.new"),
+    )
+    .unwrap();
+    get(
+        &sandbox,
+        &server,
+        &[
+            "main/big",
+            "-r",
+            "--chunk-threshold",
+            "100K",
+            "--chunk-size",
+            "64K",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(sandbox.join("outside.txt")).unwrap(),
+        b"precious"
+    );
+    let published = std::fs::symlink_metadata(sandbox.join("big/a.bin")).unwrap();
+    assert!(published.is_file());
+    assert_eq!(
+        std::fs::read(sandbox.join("big/a.bin")).unwrap(),
+        pattern(300_000, 1)
+    );
 }
 
 #[test]
@@ -564,7 +678,9 @@ fn get_r_keeps_every_connection_within_one_budget() {
     for (path, bytes) in &extra {
         assert_eq!(&std::fs::read(sandbox.join(path)).unwrap(), bytes, "{path}");
     }
-    // The budget is max(-j, --connections) = 3; the listing (one request at a time) is outside it.
+    // The budget is max(-j, --connections) = 3; the listing (one request at a time) is outside it, and
+    // a connection whose answer is done may still be closing on the server's side when the next opens.
+    // Without the budget, this run opens 7.
     let most = server.max_connections();
-    assert!((2..=4).contains(&most), "{most} connections at once");
+    assert!((2..=5).contains(&most), "{most} connections at once");
 }

@@ -412,6 +412,20 @@ fn get_r_dry_run_lists_every_destination_even_of_repeated_content() {
     assert_eq!(std::fs::read(sandbox.join("dup/b.txt")).unwrap(), same);
 }
 
+/// `get main/big -r ARGS`, with ranges for files of 100 KiB and more, 64 KiB each.
+fn get_large(sandbox: &Sandbox, server: &TestServer, args: &[&str]) -> crate::support::Run {
+    let mut all = vec![
+        "main/big",
+        "-r",
+        "--chunk-threshold",
+        "100K",
+        "--chunk-size",
+        "64K",
+    ];
+    all.extend_from_slice(args);
+    get(sandbox, server, &all)
+}
+
 /// A server whose `main` also holds two large files under `big/` (one of them twice) and a small one.
 fn server_with_large_files(chunk_route: bool) -> (TestServer, Vec<(&'static str, Vec<u8>)>) {
     let large = vec![
@@ -435,22 +449,10 @@ fn server_with_large_files(chunk_route: bool) -> (TestServer, Vec<(&'static str,
 fn get_r_fetches_large_files_by_ranges_and_the_rest_in_batch_requests() {
     let (server, files) = server_with_large_files(true);
     let sandbox = Sandbox::new();
-    let run = get(
+    let run = get_large(
         &sandbox,
         &server,
-        &[
-            "main/big",
-            "-r",
-            "--json",
-            "--chunk-threshold",
-            "100K",
-            "--chunk-size",
-            "64K",
-            "--connections",
-            "3",
-            "-j",
-            "2",
-        ],
+        &["--json", "--connections", "3", "-j", "2"],
     );
     run.expect_code(0);
     for (path, bytes) in &files {
@@ -502,23 +504,7 @@ fn get_r_fetches_large_files_by_ranges_and_the_rest_in_batch_requests() {
 fn get_r_without_the_chunk_route_fetches_large_files_in_batch_requests() {
     let (server, files) = server_with_large_files(false);
     let sandbox = Sandbox::new();
-    get(
-        &sandbox,
-        &server,
-        &[
-            "main/big",
-            "-r",
-            "--chunk-threshold",
-            "100K",
-            "--chunk-size",
-            "64K",
-            "-j",
-            "1",
-            "--connections",
-            "1",
-        ],
-    )
-    .expect_code(0);
+    get_large(&sandbox, &server, &["-j", "1", "--connections", "1"]).expect_code(0);
     for (path, bytes) in &files {
         assert_eq!(&std::fs::read(sandbox.join(path)).unwrap(), bytes, "{path}");
     }
@@ -561,24 +547,9 @@ fn get_r_a_large_file_the_ranges_cannot_find_does_not_stop_the_run() {
         ..Config::default()
     });
     let sandbox = Sandbox::new();
-    get(
-        &sandbox,
-        &server,
-        &[
-            "main/big",
-            "-r",
-            "--chunk-threshold",
-            "100K",
-            "--chunk-size",
-            "64K",
-            "-j",
-            "1",
-            "--connections",
-            "1",
-        ],
-    )
-    .expect_code(0)
-    .expect_stderr("2 fetched, 0 skipped, 0 missing, 0 failed");
+    get_large(&sandbox, &server, &["-j", "1", "--connections", "1"])
+        .expect_code(0)
+        .expect_stderr("2 fetched, 0 skipped, 0 missing, 0 failed");
     assert!(server.requests()[1].target.contains("/chunk/"));
     assert_eq!(
         std::fs::read(sandbox.join("big/a.bin")).unwrap(),
@@ -610,19 +581,7 @@ fn get_r_never_writes_through_a_link_planted_at_a_part_files_name() {
         sandbox.join("big/.oxdl-resume-a.bin.state.new"),
     )
     .unwrap();
-    get(
-        &sandbox,
-        &server,
-        &[
-            "main/big",
-            "-r",
-            "--chunk-threshold",
-            "100K",
-            "--chunk-size",
-            "64K",
-        ],
-    )
-    .expect_code(0);
+    get_large(&sandbox, &server, &[]).expect_code(0);
     assert_eq!(
         std::fs::read(sandbox.join("outside.txt")).unwrap(),
         b"precious"
@@ -656,23 +615,10 @@ fn get_r_keeps_every_connection_within_one_budget() {
         ..Config::default()
     });
     let sandbox = Sandbox::new();
-    get(
+    get_large(
         &sandbox,
         &server,
-        &[
-            "main/big",
-            "-r",
-            "--chunk-threshold",
-            "100K",
-            "--chunk-size",
-            "64K",
-            "--connections",
-            "3",
-            "-j",
-            "2",
-            "--batch-size",
-            "1",
-        ],
+        &["--connections", "3", "-j", "2", "--batch-size", "1"],
     )
     .expect_code(0);
     for (path, bytes) in &extra {

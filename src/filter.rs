@@ -11,15 +11,31 @@ use crate::error::{Kind, fail};
 pub(crate) struct Filter {
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
+    /// The `P` of each exclude `P/**`: a directory matching one holds nothing that is kept.
+    pruned: Option<GlobSet>,
 }
 
 impl Filter {
     /// Compiles the globs; a malformed one is a usage error naming it.
     pub(crate) fn new(filters: &Filters) -> Result<Self> {
+        let pruned: Vec<String> = filters
+            .exclude
+            .iter()
+            .filter_map(|glob| glob.strip_suffix("/**"))
+            .filter(|prefix| !prefix.is_empty())
+            .map(str::to_string)
+            .collect();
         Ok(Filter {
             include: compile(&filters.include, "--include")?,
             exclude: compile(&filters.exclude, "--exclude")?,
+            pruned: compile(&pruned, "--exclude")?,
         })
+    }
+
+    /// Whether nothing below the directory at `path` can be kept (an `--exclude 'DIR/**'` covers it), so
+    /// that it need not even be listed.
+    pub(crate) fn prunes(&self, path: &str) -> bool {
+        self.pruned.as_ref().is_some_and(|set| set.is_match(path))
     }
 
     /// Whether the file at `path` (relative, `/`-separated) is kept: an exclude beats an include.
@@ -82,5 +98,22 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_directory_is_pruned_only_when_everything_below_it_is_excluded() {
+        let f = filter(&[], &["scratch/**", "**/cache/**", "*.tmp", "logs/*"]);
+        for dir in ["scratch", "a/cache", "cache", "a/b/cache"] {
+            assert!(f.prunes(dir), "{dir}");
+            assert!(
+                !f.keeps(&format!("{dir}/x/y.txt")),
+                "{dir}: pruning agrees with keeps"
+            );
+        }
+        // logs/* excludes only files directly in logs; logs/sub/x is kept.
+        for dir in ["scratch2", "a/scratch", "logs", "a", "cachex"] {
+            assert!(!f.prunes(dir), "{dir}");
+        }
+        assert!(f.keeps("logs/sub/x.txt"));
     }
 }

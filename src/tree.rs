@@ -162,7 +162,10 @@ impl<'a> Walk<'a> {
                 for entry in &listing.entries {
                     let path = child_path(&dir, entry)?;
                     if entry.is_dir {
-                        todo.push(path);
+                        // A directory whose every file would be excluded is not even listed.
+                        if !filter.prunes(&path) {
+                            todo.push(path);
+                        }
                     } else if filter.keeps(&path) {
                         // The planner is gone (the run stopped): nothing more to send.
                         if lines.send(Ok(listed(entry, &path)?)).is_err() {

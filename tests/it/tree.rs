@@ -131,8 +131,18 @@ fn get_r_filters_by_glob() {
         let sandbox = Sandbox::new();
         let mut args = vec!["main/nested", "-r"];
         args.extend_from_slice(filters);
+        let before = server.requests().len();
         get(&sandbox, &server, &args).expect_code(0);
         assert_eq!(files_under(&sandbox, "nested"), expected, "{filters:?}");
+        // A directory excluded whole is not even listed.
+        let listed_deeper = server.requests()[before..]
+            .iter()
+            .any(|r| r.target.contains("/dir/") && r.target.contains("deeper"));
+        assert_eq!(
+            listed_deeper,
+            filters != ["--exclude", "deeper/**"],
+            "{filters:?}"
+        );
     }
     let sandbox = Sandbox::new();
     get(&sandbox, &server, &["main/nested", "-r", "--include", "a["])

@@ -2,15 +2,7 @@
 
 use crate::support;
 
-use sha2::{Digest, Sha256};
-use support::{Sandbox, TestServer, batch, get, json_lines, repo_file, with_paths_txt};
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use support::{Sandbox, TestServer, batch, get, json_lines, repo_file, sha256_hex, with_paths_txt};
 
 #[test]
 fn batch_json_has_one_object_per_file_and_a_summary() {

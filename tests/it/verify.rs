@@ -2,9 +2,8 @@
 
 use crate::support;
 
-use sha2::{Digest, Sha256};
 use support::server::{fixtures, hash_of};
-use support::{Run, Sandbox, TestServer, batch};
+use support::{Run, Sandbox, TestServer, batch, sha256_hex};
 
 /// Writes `files` (path, content) below `dir` in the sandbox and returns their `HASH PATH` list, each
 /// path as the list format writes it (quoted when it must be).
@@ -48,13 +47,6 @@ fn stdout(run: &Run) -> &str {
 
 fn json_lines(run: &Run) -> Vec<serde_json::Value> {
     support::json_lines(&run.stdout)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]

@@ -207,6 +207,15 @@ pub fn wait_for_temp_file(dir: &Path) {
     }
 }
 
+/// The SHA-256 of `bytes` in hex, computed here rather than by the code under test.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Deterministic bytes that are not all alike (another `seed`, other bytes), so a misplaced range shows.
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     (0..len as u64)

@@ -341,6 +341,13 @@ impl Confined {
         }
     }
 
+    /// [`Confined::check`] for each of `paths` below `root`, afresh: at the moment of writing, a link
+    /// planted since planning must not carry a file out of the directory.
+    pub(crate) fn check_all(root: &Path, paths: &[PathBuf]) -> Result<()> {
+        let mut confined = Confined::new(root);
+        paths.iter().try_for_each(|path| confined.check(path))
+    }
+
     /// Fails (a usage error) when a directory on the way to `rel` is a symbolic link. The file itself may
     /// be a link: it is replaced, never written through.
     pub(crate) fn check(&mut self, rel: &Path) -> Result<()> {
@@ -394,6 +401,17 @@ impl Confined {
         }
         Ok(())
     }
+}
+
+/// Copies the published first of `destinations` (relative to `root`) to each of the others.
+pub fn copy_to_the_others(root: &Path, destinations: &[PathBuf]) -> Result<()> {
+    let Some((first, others)) = destinations.split_first() else {
+        return Ok(());
+    };
+    let first = root.join(first);
+    others
+        .iter()
+        .try_for_each(|other| copy_published(&first, &root.join(other)))
 }
 
 /// Copies a published file to another path, just as atomically.

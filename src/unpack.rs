@@ -9,7 +9,7 @@ use tar::{Archive, EntryType};
 
 use crate::error::{Kind, fail, transient};
 use crate::fingerprints::{ValueMap, ValueSet};
-use crate::fsio::{Confined, PendingFile, copy_published};
+use crate::fsio::{Confined, PendingFile, copy_to_the_others};
 use crate::hashes::{Wanted, hash_text, parse_hash};
 use crate::transfer::{Copied, Copier, read_failure};
 
@@ -70,11 +70,7 @@ pub fn unpack(
             )));
         };
         let size = entry.size();
-        // Checked again at the moment of writing: a link planted inside the output directory since the
-        // list was planned must not carry the file out of it.
-        for destination in &target.destinations {
-            Confined::new(out_dir).check(destination)?;
-        }
+        Confined::check_all(out_dir, &target.destinations)?;
         let first = out_dir.join(&target.destinations[0]);
         let mut file = PendingFile::create(&first)?;
         let shown = first.display().to_string();
@@ -99,9 +95,7 @@ pub fn unpack(
             ));
         }
         file.publish()?;
-        for extra in &target.destinations[1..] {
-            copy_published(&first, &out_dir.join(extra))?;
-        }
+        copy_to_the_others(out_dir, &target.destinations)?;
         end_of_entries = entry.raw_file_position() + size.div_ceil(BLOCK) * BLOCK;
         pending.remove(&target.value);
         received.insert(target.value);

@@ -16,7 +16,7 @@ use flate2::write::GzEncoder;
 use crate::Ui;
 use crate::error::{Kind, KindContext, fail, is_fatal_for_run, kind_of};
 use crate::fingerprints::ValueSet;
-use crate::fsio::{Confined, copy_published};
+use crate::fsio::{Confined, copy_to_the_others};
 use crate::hashes::{Wanted, parse_hash};
 use crate::progress::Progress;
 use crate::ranged;
@@ -267,10 +267,7 @@ fn work(context: &Context, queue: &Queue) -> Outcome {
             continue;
         }
         let result = match work {
-            Work::Request(chunk) => {
-                let _connection = context.connections.take(1);
-                fetch_request(context, chunk, &mut outcome)
-            }
+            Work::Request(chunk) => fetch_request(context, chunk, &mut outcome),
             Work::Large(wanted) => fetch_large(context, wanted, &mut outcome),
         };
         if let Err((err, left)) = result {
@@ -305,15 +302,11 @@ fn fetch_large(
         .large
         .filter(|_| !context.no_ranges.load(Ordering::Relaxed))
     else {
-        let _connection = context.connections.take(1);
         return fetch_request(context, vec![wanted], outcome);
     };
     let give_up = |err: anyhow::Error, wanted: Wanted| Err((err, vec![wanted]));
-    // As when unpacking: no link planted since planning may carry the file out of the directory.
-    for destination in &wanted.destinations {
-        if let Err(err) = Confined::new(context.out).check(destination) {
-            return give_up(err, wanted);
-        }
+    if let Err(err) = Confined::check_all(context.out, &wanted.destinations) {
+        return give_up(err, wanted);
     }
     let first = &wanted.destinations[0];
     let resource = format!("{}/{}", large.prefix, first.to_string_lossy());
@@ -358,28 +351,21 @@ fn fetch_large(
             // Once is enough to learn it: the other large files go in batch requests at once.
             context.no_ranges.store(true, Ordering::Relaxed);
             drop(taken);
-            let _connection = context.connections.take(1);
             return fetch_request(context, vec![wanted], outcome);
         }
         // The server lacks the content (or the path): a batch request says which, and the file is
         // then reported missing like any other, without stopping the run.
         Err(err) if kind_of(&err) == Kind::NotFound => {
             drop(taken);
-            let _connection = context.connections.take(1);
             return fetch_request(context, vec![wanted], outcome);
         }
         Err(err) => return give_up(err.context(format!("cannot download {resource}")), wanted),
     };
     drop(taken);
-    for extra in &wanted.destinations[1..] {
-        if let Err(err) = copy_published(&target, &context.out.join(extra)) {
-            return give_up(err, wanted);
-        }
+    if let Err(err) = copy_to_the_others(context.out, &wanted.destinations) {
+        return give_up(err, wanted);
     }
-    record(context, outcome, &wanted, &done.copied, Status::Fetched);
-    if let Some(cache) = &context.ui.cache {
-        cache.insert(&target, wanted.value, &|line| context.progress.note(line));
-    }
+    fetched(context, outcome, &wanted, &done.copied);
     Ok(())
 }
 
@@ -391,6 +377,11 @@ fn fetch_request(
     outcome: &mut Outcome,
 ) -> Result<(), (anyhow::Error, Vec<Wanted>)> {
     let mut remaining = take_cached(context, chunk, outcome)?;
+    if remaining.is_empty() {
+        return Ok(());
+    }
+    // One connection of the run's budget, for the request and its retries.
+    let _connection = context.connections.take(1);
     let mut backoff = context.ui.retry.backoff();
     let mut tracker = Tracker {
         context,
@@ -473,13 +464,16 @@ impl Observer for Tracker<'_, '_> {
 
     fn file_done(&mut self, wanted: &Wanted, copied: &Copied) {
         self.done.insert(wanted.value);
-        record(self.context, self.outcome, wanted, copied, Status::Fetched);
-        if let Some(cache) = &self.context.ui.cache {
-            let first = self.context.out.join(&wanted.destinations[0]);
-            cache.insert(&first, wanted.value, &|line| {
-                self.context.progress.note(line)
-            });
-        }
+        fetched(self.context, self.outcome, wanted, copied);
+    }
+}
+
+/// Counts and reports a file downloaded and in place at all its destinations, and puts it in the cache.
+fn fetched(context: &Context, outcome: &mut Outcome, wanted: &Wanted, copied: &Copied) {
+    record(context, outcome, wanted, copied, Status::Fetched);
+    if let Some(cache) = &context.ui.cache {
+        let first = context.out.join(&wanted.destinations[0]);
+        cache.insert(&first, wanted.value, &|line| context.progress.note(line));
     }
 }
 
@@ -527,12 +521,7 @@ fn take_cached(
             .iter()
             .map(|d| context.out.join(d))
             .collect();
-        // As when unpacking: no link planted since planning may carry a file out of the directory.
-        let confined = wanted
-            .destinations
-            .iter()
-            .try_for_each(|d| Confined::new(context.out).check(d));
-        if let Err(err) = confined {
+        if let Err(err) = Confined::check_all(context.out, &wanted.destinations) {
             rest.push(wanted);
             rest.extend(files);
             return Err((err, rest));

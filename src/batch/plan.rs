@@ -60,7 +60,8 @@ struct Group {
     verified: bool,
     held: Vec<(PathBuf, Copied)>,
     size: Option<u64>,
-    /// The first place and those held before were reported already (there were too many to hold).
+    /// The first place (and those held before) were reported already: at once when checked, or because
+    /// there were too many to hold.
     reported: bool,
 }
 
@@ -173,7 +174,8 @@ impl<'a> Planner<'a> {
                     verified,
                     held: Vec::new(),
                     size,
-                    reported: false,
+                    // A checked file is reported at once, just below.
+                    reported: verified,
                 };
                 if verified {
                     self.report_skipped(&group.first.0, &copied)?;

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::disk::store::Link;
+use crate::engine::batch::{Shard, SkipExisting};
+use crate::server::remote::RepoName;
+
 /// The default server: the hosted Oxen hub.
 pub const DEFAULT_HOST: &str = "https://hub.oxen.ai";
 
@@ -74,8 +78,8 @@ pub struct GlobalArgs {
     pub quiet: bool,
 
     /// How to show progress: a bar on a terminal (auto), always a bar, plain status lines for CI logs, or none.
-    #[arg(long, global = true, value_name = "HOW", value_enum, default_value_t = crate::progress::ProgressMode::Auto)]
-    pub progress: crate::progress::ProgressMode,
+    #[arg(long, global = true, value_name = "HOW", value_enum, default_value_t = crate::term::progress::ProgressMode::Auto)]
+    pub progress: crate::term::progress::ProgressMode,
 
     /// Connect through this proxy (otherwise HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, unless NO_PROXY
     /// names the host).
@@ -105,7 +109,7 @@ pub struct GlobalArgs {
     pub verbose: bool,
 
     /// How often to retry a failed request (connection errors, timeouts, cut-off bodies, 408, 429, 5xx).
-    #[arg(long, global = true, env = "OXDL_RETRIES", hide_env_values = true, value_name = "N", default_value_t = crate::retry::DEFAULT_RETRIES)]
+    #[arg(long, global = true, env = "OXDL_RETRIES", hide_env_values = true, value_name = "N", default_value_t = crate::server::retry::DEFAULT_RETRIES)]
     pub retries: u32,
 
     /// Seconds allowed for establishing a connection.
@@ -141,17 +145,6 @@ pub struct GlobalArgs {
     /// noticed).
     #[arg(long, global = true, help_heading = "Cache")]
     pub trust_cache: bool,
-}
-
-/// How a file from the cache is put in place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Link {
-    /// A copy-on-write clone (FICLONE on Linux) where the filesystem supports it, else a copy.
-    Reflink,
-    /// Always a copy of the bytes.
-    Copy,
-    /// A hard link to the cache entry (a copy across filesystems).
-    Hard,
 }
 
 /// The subcommands.
@@ -192,7 +185,7 @@ pub enum CacheAction {
     Prune {
         /// The most the cache may hold afterwards: bytes, or a number with K, M, G or T (powers of 1024),
         /// e.g. 500M, 10G, 1.5T.
-        #[arg(long, value_name = "SIZE", value_parser = crate::cache::parse_size)]
+        #[arg(long, value_name = "SIZE", value_parser = parse_max_size)]
         max_size: u64,
     },
 }
@@ -430,21 +423,6 @@ pub struct BatchArgs {
     pub shard: Option<Shard>,
 }
 
-/// One of N parts of a list, chosen by content hash so that the split does not depend on the list's order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u64,
-    pub count: u64,
-}
-
-impl Shard {
-    /// Whether the file with content hash `value` belongs to this shard.
-    pub fn keeps(&self, value: u128) -> bool {
-        // XXH3 values are uniform, so the remainder splits any list evenly.
-        value % u128::from(self.count) == u128::from(self.index)
-    }
-}
-
 /// Parses a byte size: a whole number, optionally followed by K, M, G or T (binary multiples; a trailing
 /// `iB` or `B` is allowed, in either case), e.g. `512K`, `10M`, `1G`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
@@ -475,6 +453,44 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number.checked_mul(1u64 << shift).ok_or_else(bad)
 }
 
+/// Parses a cache size: bytes, or a number with K, M, G or T (powers of 1024; a trailing B or iB is allowed).
+fn parse_max_size(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("expected a size such as 500M or 10G (K, M, G, T: powers of 1024), got '{text}'")
+    };
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let unit = unit.trim().to_ascii_uppercase();
+    let unit = unit
+        .strip_suffix("IB")
+        .or_else(|| unit.strip_suffix('B'))
+        .unwrap_or(&unit);
+    let scale: u64 = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    if number.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole.checked_mul(scale).ok_or_else(bad);
+    }
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = value * scale as f64;
+    if bytes.is_finite() && bytes < u64::MAX as f64 {
+        Ok(bytes as u64)
+    } else {
+        Err(bad())
+    }
+}
+
 /// Parses a range size: at least 64 KiB (smaller ranges cost a request each for little data) and at most
 /// 1 GiB.
 fn parse_chunk_size(text: &str) -> Result<u64, String> {
@@ -499,30 +515,6 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
         return Err(bad());
     }
     Ok(Shard { index, count })
-}
-
-/// How `batch` decides that a destination already holds the right file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum SkipExisting {
-    /// Hash the local file with XXH3-128 and compare it with its name.
-    Hash,
-    /// Trust a file that is present and not empty (empty only for the empty file's hash); no hashing.
-    Size,
-    /// Always fetch.
-    Never,
-}
-
-/// A repository named as NAMESPACE/NAME.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RepoName {
-    pub namespace: String,
-    pub name: String,
-}
-
-impl std::fmt::Display for RepoName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
-    }
 }
 
 /// Parses a positive number of seconds.
@@ -556,6 +548,22 @@ pub fn parse_repo(text: &str) -> Result<RepoName, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn max_sizes() {
+        assert_eq!(parse_max_size("0"), Ok(0));
+        assert_eq!(parse_max_size("4096"), Ok(4096));
+        assert_eq!(parse_max_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_max_size("10G"), Ok(10 << 30));
+        assert_eq!(parse_max_size("10g"), Ok(10 << 30));
+        assert_eq!(parse_max_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_max_size("2 KB"), Ok(2048));
+        assert_eq!(parse_max_size("1.5K"), Ok(1536));
+        assert_eq!(parse_max_size("1T"), Ok(1 << 40));
+        for bad in ["", "G", "10X", "-1G", "1.2.3M", "99999999999T", "M10"] {
+            assert!(parse_max_size(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn definition_is_consistent() {

@@ -17,7 +17,7 @@ pub fn install() {
                 _ => "SIGTERM",
             };
             // Large downloads keep their part and state files: the same command resumes them.
-            let kept = crate::ranged::keep_for_resume();
+            let kept = crate::engine::ranged::keep_for_resume();
             let message = match kept.as_slice() {
                 [] => format!("oxdl: interrupted by {name}; unfinished files removed"),
                 kept => format!(
@@ -29,7 +29,7 @@ pub fn install() {
                         .join(", ")
                 ),
             };
-            crate::fsio::remove_temp_files_and_exit(128 + signal, message);
+            crate::disk::fsio::remove_temp_files_and_exit(128 + signal, message);
         }
     });
 }

@@ -11,7 +11,7 @@ static RECORD_STDOUT: extern "C" fn() = record_stdout;
 
 #[cfg(target_os = "linux")]
 extern "C" fn record_stdout() {
-    oxdl::output::record_stdout_at_start();
+    oxdl::term::output::record_stdout_at_start();
 }
 
 fn main() -> ExitCode {

@@ -9,9 +9,10 @@ use crate::support;
 use std::io::Write;
 use std::path::{Component, Path};
 
-use oxdl::hashes::{self, Wanted};
-use oxdl::listfmt;
-use oxdl::unpack::{Observer, unpack};
+use oxdl::disk::hashlist as hashes;
+use oxdl::disk::listfmt;
+use oxdl::engine::unpack::{Observer, unpack};
+use oxdl::hash::Wanted;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use support::server::{end_of_archive, gzip, raw_entry, tar_of};
@@ -186,7 +187,7 @@ fn quoting_then_parsing_gives_the_name_back() {
             let line = format!("abc {quoted}\r\n");
             match (
                 hashes::parse(line.as_bytes(), "prop"),
-                hashes::relative_destination(&name),
+                oxdl::disk::listfmt::relative_destination(&name),
             ) {
                 (Ok(list), Ok(expected)) => prop_assert_eq!(&list[0].destinations, &vec![expected]),
                 (Err(_), Err(_)) => {}

@@ -4,9 +4,10 @@ use crate::support;
 
 use std::path::Path;
 
+use oxdl::disk::hashlist as hashes;
+use oxdl::engine::unpack::{Observer, unpack};
 use oxdl::error::{Kind, kind_of};
-use oxdl::hashes::{self, Wanted};
-use oxdl::unpack::{Observer, unpack};
+use oxdl::hash::Wanted;
 use support::server::{end_of_archive, fixtures, gzip, raw_entry, tar_of};
 
 #[derive(Default)]

@@ -16,7 +16,7 @@ fn tree(sandbox: &Sandbox, dir: &str, files: &[(&str, &[u8])]) -> String {
         list.push_str(&format!(
             "{} {}\n",
             hash_of(bytes),
-            oxdl::listfmt::quote(path)
+            oxdl::disk::listfmt::quote(path)
         ));
     }
     list

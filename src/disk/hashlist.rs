@@ -1,20 +1,20 @@
 //! The hash list: `HASH` or `HASH PATH` lines (or NUL-separated records), validated, normalised to the
-//! server's form and deduplicated. How a PATH is written is in [`crate::listfmt`].
+//! server's form and deduplicated. How a PATH is written is in [`crate::disk::listfmt`].
 //!
 //! Lists may hold millions of lines, so nothing here keeps a line: a list is read as a stream of
 //! [`Entry`]s, and what must be remembered to check it (who claimed which path) takes 16 bytes an entry.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
 use std::io::{BufRead, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
-use xxhash_rust::xxh3::{Xxh3, xxh3_64_with_seed};
+use xxhash_rust::xxh3::Xxh3;
 
+use crate::disk::claims::Claims;
+use crate::disk::listfmt::{self, clean_destination};
 use crate::error::{Kind, fail};
-use crate::fingerprints::{FingerprintMap, ValueState};
-use crate::listfmt;
+use crate::hash::{Wanted, hash_text, parse_hash};
 
 /// The longest line (or NUL-separated record) a hash list may have: room for a hash and any real path.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -32,91 +32,6 @@ pub struct Entry {
     /// The size, when the source says (a directory listing does; a hash list does not).
     pub size: Option<u64>,
 }
-
-/// One file to fetch: its hash and every destination.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Wanted {
-    /// The hash as a number, to compare with the XXH3-128 of the bytes.
-    pub value: u128,
-    /// Destinations relative to the output directory; never empty.
-    pub destinations: Vec<PathBuf>,
-    /// The size, when the source says.
-    pub size: Option<u64>,
-}
-
-impl Wanted {
-    /// The hash in the server's form: lowercase hex without leading zeros.
-    pub fn hash(&self) -> String {
-        hash_text(self.value)
-    }
-}
-
-/// A hash in the server's form: lowercase hex without leading zeros.
-pub fn hash_text(value: u128) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    // By hand: `format!("{:x}")` was a tenth of the time of a dry run over a million files.
-    let digits = (128 - value.leading_zeros()).div_ceil(4).max(1);
-    let mut text = String::with_capacity(32);
-    for at in (0..digits).rev() {
-        text.push(char::from(HEX[((value >> (4 * at)) & 0xf) as usize]));
-    }
-    text
-}
-
-/// The value of each byte as a hex digit; 0xff for the others.
-const HEX_VALUE: [u8; 256] = {
-    let mut table = [0xff; 256];
-    let mut at = 0;
-    while at < 10 {
-        table[b'0' as usize + at] = at as u8;
-        at += 1;
-    }
-    let mut at = 0;
-    while at < 6 {
-        table[b'a' as usize + at] = 10 + at as u8;
-        table[b'A' as usize + at] = 10 + at as u8;
-        at += 1;
-    }
-    table
-};
-
-/// Parses a content hash: hex only, at most 32 digits, any case, leading zeros allowed.
-pub fn parse_hash(text: &str) -> Result<u128, String> {
-    let not_a_hash = || {
-        format!(
-            "'{}' is not a content hash (1 to 32 hex digits)",
-            text.escape_debug()
-        )
-    };
-    if text.is_empty() || text.len() > 32 {
-        return Err(not_a_hash());
-    }
-    // By hand, in two 64-bit halves: at most 32 digits cannot overflow, and `from_str_radix` on a u128
-    // took a tenth of the time to plan a list.
-    let bytes = text.as_bytes();
-    let split = bytes.len().saturating_sub(16);
-    let half = |digits: &[u8]| {
-        digits.iter().try_fold(0u64, |acc, &byte| {
-            let digit = HEX_VALUE[usize::from(byte)];
-            (digit < 16).then_some((acc << 4) | u64::from(digit))
-        })
-    };
-    let (Some(high), Some(low)) = (half(&bytes[..split]), half(&bytes[split..])) else {
-        return Err(not_a_hash());
-    };
-    let value = (u128::from(high) << 64) | u128::from(low);
-    // The server's batch handler crashes on one-digit hashes, and no real file hashes that low.
-    if value < 0x10 {
-        return Err(format!("'{text}' is too small to be a content hash"));
-    }
-    Ok(value)
-}
-
-/// Parses a content hash; returns the server's form and its value.
-pub fn normalise(text: &str) -> Result<(String, u128), String> {
-    parse_hash(text).map(|value| (hash_text(value), value))
-}
-
 /// Reads a hash list from `input` (named `source` in errors), each hash once with all its destinations
 /// in the order met; fails on the first bad line, naming it. For tests and small lists: it holds them.
 pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
@@ -443,193 +358,6 @@ fn changed(source: &str) -> anyhow::Error {
     )
 }
 
-/// The destinations claimed so far, so that two different hashes never share a file and no file stands
-/// where a directory is needed. A list may hold millions of lines, so a path is remembered by its 64-bit
-/// fingerprint (16 bytes with its claim), not by its text: two different paths with the same fingerprint
-/// would make a false conflict, which for a million paths happens about once in 30 million lists. The
-/// fingerprints are keyed anew in every run, so that no list can be made to collide on purpose.
-#[derive(Default)]
-struct Claims {
-    key: Keys,
-    /// Each claimed path's fingerprint: who claimed it ([`Claim`]) and on which line.
-    paths: FingerprintMap,
-    /// The parent directory of the last path claimed: a path in the same directory needs no check of
-    /// its directories again.
-    last_parent: String,
-}
-
-/// What claimed a path: a file (by a fingerprint of its hash) or a directory.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Claim {
-    Directory,
-    File(u32),
-}
-
-/// This run's keys for fingerprints of paths and of hashes.
-struct Keys {
-    paths: u64,
-    hashes: ValueState,
-}
-
-impl Default for Keys {
-    fn default() -> Self {
-        let hashes = ValueState::default();
-        Keys {
-            paths: hashes.hash_one(0u128),
-            hashes,
-        }
-    }
-}
-
-impl Keys {
-    fn path(&self, path: &str) -> u64 {
-        xxh3_64_with_seed(path.as_bytes(), self.paths)
-    }
-
-    /// A file's claim by its hash: a 32-bit fingerprint (two hashes at one path with the same one would
-    /// pass for a repeated line, once in four billion such conflicts, and no list can aim at it).
-    fn file(&self, value: u128) -> Claim {
-        let folded = self.hashes.hash_one(value);
-        Claim::File(((folded ^ (folded >> 32)) as u32).max(1))
-    }
-}
-
-impl Claim {
-    /// Packed with the line that made it, to store.
-    fn pack(self, line: usize) -> u64 {
-        let owner = match self {
-            Claim::Directory => 0,
-            Claim::File(owner) => owner,
-        };
-        (u64::from(owner) << 32) | u64::from(u32::try_from(line).unwrap_or(u32::MAX))
-    }
-
-    fn unpack(packed: u64) -> (Self, usize) {
-        let claim = match (packed >> 32) as u32 {
-            0 => Claim::Directory,
-            owner => Claim::File(owner),
-        };
-        (claim, (packed & 0xffff_ffff) as usize)
-    }
-}
-
-impl Claims {
-    /// Claims `path` for `value`: true when new, false when that hash already has it, an error naming the
-    /// earlier line (a `unit`) when another file or a directory does.
-    fn claim(&mut self, value: u128, path: &str, line: usize, unit: &str) -> Result<bool, String> {
-        let mine = self.key.file(value);
-        // One probe: the path is claimed unless it was; a conflict ends the list anyway.
-        match self
-            .paths
-            .insert(self.key.path(path), mine.pack(line))
-            .map(Claim::unpack)
-        {
-            Some((owner, _)) if owner == mine => return Ok(false),
-            Some((Claim::Directory, first)) => {
-                return Err(format!(
-                    "'{}' is a directory for {unit} {first}, so it cannot be a file",
-                    shown(path)
-                ));
-            }
-            Some((Claim::File(_), first)) => {
-                return Err(format!(
-                    "'{}' is already the destination of {unit} {first}",
-                    shown(path)
-                ));
-            }
-            None => {}
-        }
-        let parent = path
-            .as_bytes()
-            .iter()
-            .rposition(|&b| b == b'/')
-            .map_or("", |at| &path[..at]);
-        if parent != self.last_parent {
-            let parents = || {
-                std::iter::successors(Some(parent), |dir| dir.rfind('/').map(|at| &dir[..at]))
-                    .filter(|dir| !dir.is_empty())
-            };
-            for dir in parents() {
-                if let Some((Claim::File(_), first)) =
-                    self.paths.get(self.key.path(dir)).map(Claim::unpack)
-                {
-                    return Err(format!(
-                        "'{}' needs '{}' as a directory, but {unit} {first} makes it a file",
-                        shown(path),
-                        shown(dir)
-                    ));
-                }
-            }
-            for dir in parents() {
-                // Directories nearer the root were claimed with this one.
-                if self
-                    .paths
-                    .insert(self.key.path(dir), Claim::Directory.pack(line))
-                    .is_some()
-                {
-                    break;
-                }
-            }
-            parent.clone_into(&mut self.last_parent);
-        }
-        Ok(true)
-    }
-}
-
-/// A destination for messages, its control characters escaped so that they cannot garble a terminal.
-fn shown(path: &str) -> String {
-    listfmt::escape_controls(path).into_owned()
-}
-
-/// Checks that `path` names a file inside the output directory and returns it without `.` parts.
-pub fn relative_destination(path: &str) -> Result<PathBuf, String> {
-    clean_destination(path.to_string()).map(PathBuf::from)
-}
-
-/// Checks that `path` names a file inside the output directory and returns it without `.` parts or
-/// doubled slashes; a path that has none is returned as it is, without copying.
-fn clean_destination(path: String) -> Result<String, String> {
-    if path.contains('\0') {
-        return Err(format!(
-            "path '{}' contains a NUL byte",
-            path.escape_debug()
-        ));
-    }
-    let shown = || listfmt::escape_controls(&path).into_owned();
-    // `dir/` would otherwise quietly become a file named `dir`.
-    if path.ends_with('/') {
-        let shown = shown();
-        return Err(format!(
-            "path '{shown}' ends with '/', so it names a directory: give the file's name"
-        ));
-    }
-    let plain = !path.starts_with('/')
-        && path
-            .as_bytes()
-            .split(|&byte| byte == b'/')
-            .all(|part| !part.is_empty() && part != b"." && part != b"..");
-    if plain {
-        return Ok(path);
-    }
-    let mut parts = Vec::new();
-    for component in Path::new(&path).components() {
-        match component {
-            Component::Normal(part) => parts.push(part.to_string_lossy()),
-            Component::CurDir => {}
-            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                return Err(format!(
-                    "path '{}' must stay inside the output directory (no absolute paths or '..')",
-                    shown()
-                ));
-            }
-        }
-    }
-    if parts.is_empty() {
-        return Err(format!("path '{}' does not name a file", shown()));
-    }
-    Ok(parts.join("/"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,31 +378,6 @@ mod tests {
                 });
             }
             Ok(all)
-        }
-    }
-
-    #[test]
-    fn normalises_to_server_form() {
-        assert_eq!(
-            normalise("0389F92E4837212ABE1BDB262834FC63").unwrap().0,
-            "389f92e4837212abe1bdb262834fc63"
-        );
-        assert_eq!(normalise("00ab").unwrap(), ("ab".to_string(), 0xab));
-        for value in [
-            0,
-            0x10,
-            0xab,
-            1 << 64,
-            u128::MAX,
-            0x0389f92e4837212abe1bdb262834fc63,
-        ] {
-            assert_eq!(hash_text(value), format!("{value:x}"));
-            if value >= 0x10 {
-                assert_eq!(parse_hash(&format!("{value:X}")), Ok(value));
-            }
-        }
-        for bad in ["", "xyz", "0x12", "1", "0000", &"a".repeat(33), "12 34"] {
-            assert!(normalise(bad).is_err(), "{bad}");
         }
     }
 

@@ -7,16 +7,17 @@ use std::sync::mpsc::SyncSender;
 
 use anyhow::{Context, Result};
 
-use crate::Ui;
-use crate::batch::{self, Large, Settings, Source, Stop};
-use crate::cli::{GetArgs, SkipExisting};
+use crate::cli::GetArgs;
+use crate::commands::filter::Filter;
+use crate::disk::hashlist::Entry;
+use crate::disk::listfmt::relative_destination;
+use crate::engine::Ui;
+use crate::engine::batch::{self, Large, Settings, SkipExisting, Source, Stop};
 use crate::error::{Kind, fail, kind_of};
-use crate::filter::Filter;
-use crate::hashes::{Entry, parse_hash, relative_destination};
-use crate::progress::Progress;
-use crate::ranged;
-use crate::remote::{DirEntry, DirPage, Remote};
-use crate::report::Reporter;
+use crate::hash::parse_hash;
+use crate::server::remote::{DirEntry, DirPage, Remote};
+use crate::term::progress::Progress;
+use crate::term::report::Reporter;
 
 /// Downloads the tree under `args.resource` into its directory.
 pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
@@ -59,7 +60,7 @@ pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter)
         shard: args.shard,
         revision: walk.commit.clone(),
         large: Some(Large {
-            settings: ranged::Settings::from_args(args, remote.is_local()),
+            settings: super::ranged_settings(args, remote),
             prefix: walk.resource(""),
         }),
     };

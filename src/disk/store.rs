@@ -1,5 +1,5 @@
 //! `--cache-dir`: a content-addressed store of verified files, shared by every run, output directory and
-//! repository on the machine, and `oxdl cache info|prune`.
+//! repository on the machine.
 //!
 //! Layout: `DIR/ab/cd/abcd…`, the content's XXH3-128 as 32 hex digits, fanned out by its first four so
 //! that no directory grows huge. An entry appears only by renaming a complete file into place (the temp
@@ -18,10 +18,8 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 
-use crate::cli::{CacheAction, CacheArgs, GlobalArgs, Link};
+use crate::disk::fsio::{PendingFile, TEMP_PREFIX, TEMP_SUFFIX, create_dirs, sweep_stale};
 use crate::error::{Kind, KindContext, fail};
-use crate::fsio::{PendingFile, TEMP_PREFIX, TEMP_SUFFIX, create_dirs, sweep_stale};
-use crate::remote::Meta;
 use crate::transfer::{Copied, hash_reader};
 
 /// Marks the directory as a cache for backup tools (https://bford.info/cachedir/).
@@ -29,6 +27,17 @@ const TAG_NAME: &str = "CACHEDIR.TAG";
 const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
                    # This file is a cache directory tag created by oxdl (--cache-dir).\n\
                    # Its files can be fetched again; `oxdl cache prune` bounds its size.\n";
+
+/// How a file from the cache is put in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Link {
+    /// A copy-on-write clone (FICLONE on Linux) where the filesystem supports it, else a copy.
+    Reflink,
+    /// Always a copy of the bytes.
+    Copy,
+    /// A hard link to the cache entry (a copy across filesystems).
+    Hard,
+}
 
 /// The cache of one run.
 #[derive(Debug)]
@@ -44,20 +53,16 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
-    /// The cache `--cache-dir` names, if any (an empty `OXDL_CACHE_DIR` names none). Nothing is created
-    /// until a file goes in.
-    pub(crate) fn from_args(global: &GlobalArgs) -> Option<Cache> {
-        let dir = global
-            .cache_dir
-            .as_ref()
-            .filter(|d| !d.as_os_str().is_empty())?;
-        Some(Cache {
-            dir: dir.clone(),
-            link: global.link,
-            trust: global.trust_cache,
+    /// The cache in `dir`, placing files as `link` says and, with `trust`, without hashing them. Nothing
+    /// is created until a file goes in.
+    pub(crate) fn new(dir: PathBuf, link: Link, trust: bool) -> Cache {
+        Cache {
+            dir,
+            link,
+            trust,
             warned: AtomicBool::new(false),
             tagged: AtomicBool::new(false),
-        })
+        }
     }
 
     /// The cache's directory, for messages.
@@ -122,22 +127,21 @@ impl Cache {
         Ok(Some(copied))
     }
 
-    /// For `get`: puts the file `meta` names at `path` from the cache, if it holds it; the copy, and the
-    /// revision to report (the commit the metadata resolved to, as no download names one).
+    /// For `get`: puts the content `value` at `path` from the cache, if it holds it; the copy, and the
+    /// revision to report (the commit of `pinned`, the metadata's resolved resource, as no download
+    /// names one).
     pub(crate) fn get(
         &self,
-        meta: &Meta,
+        value: u128,
+        pinned: Option<&str>,
         path: &Path,
         sha256: bool,
         note: &dyn Fn(String),
     ) -> Result<Option<(Copied, Option<String>)>> {
-        let Some(copied) = self.place(meta.hash, &[path.to_path_buf()], sha256, note)? else {
+        let Some(copied) = self.place(value, &[path.to_path_buf()], sha256, note)? else {
             return Ok(None);
         };
-        let revision = meta
-            .pinned
-            .as_deref()
-            .map(|pinned| pinned.split('/').next().unwrap_or(pinned).to_string());
+        let revision = pinned.map(|pinned| pinned.split('/').next().unwrap_or(pinned).to_string());
         note(format!(
             "{}: {} bytes from the cache in {}, revision {}",
             path.display(),
@@ -367,172 +371,70 @@ fn make_read_only(file: &File) {
 }
 
 /// One file of the cache, for `info` and `prune`.
-struct Entry {
-    path: PathBuf,
-    bytes: u64,
-    used: SystemTime,
+pub(crate) struct Entry {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub used: SystemTime,
 }
 
-/// `oxdl cache info|prune`: offline, on the directory of `--cache-dir`.
-pub(crate) fn run(args: &CacheArgs, global: &GlobalArgs) -> Result<()> {
-    if global.checksums.is_some() {
-        return Err(fail(
-            Kind::Usage,
-            "--checksums lists files written to disk, and cache writes none; it applies to get and batch",
-        ));
-    }
-    let Some(cache) = Cache::from_args(global) else {
-        return Err(fail(
-            Kind::Usage,
-            "no cache named: give --cache-dir DIR (or set OXDL_CACHE_DIR)",
-        ));
-    };
-    if global.json {
-        crate::output::require_stdout("--json")?;
-    }
-    let dir = cache.dir();
-    let exists = dir.exists();
-    let mut entries = if exists { scan(dir)? } else { Vec::new() };
-    let bytes = |entries: &[Entry]| entries.iter().map(|e| e.bytes).sum::<u64>();
-    match args.action {
-        CacheAction::Info => {
-            let total = bytes(&entries);
-            let line = if global.json {
-                serde_json::json!({"dir": dir.to_string_lossy(), "entries": entries.len(), "bytes": total})
-                    .to_string()
-            } else {
-                format!(
-                    "{}: {} file(s), {total} bytes ({}){}",
-                    dir.display(),
-                    entries.len(),
-                    human(total),
-                    if exists {
-                        ""
-                    } else {
-                        "; it does not exist yet"
-                    }
-                )
-            };
-            print_line(&line)
-        }
-        CacheAction::Prune { max_size } => {
-            // The least recently used first.
-            entries.sort_by_key(|e| e.used);
-            let mut total = bytes(&entries);
-            let (mut removed, mut removed_bytes) = (0usize, 0u64);
-            let mut kept = entries.len();
-            for entry in &entries {
-                if total <= max_size {
-                    break;
-                }
-                match std::fs::remove_file(&entry.path) {
-                    // Gone already: another prune was here first.
-                    Err(err) if err.kind() != ErrorKind::NotFound => {
-                        return Err(fail(
-                            Kind::Other,
-                            format!(
-                                "cannot remove {} from the cache: {err}; {removed} file(s) removed so far",
-                                entry.path.display()
-                            ),
-                        ));
-                    }
-                    _ => {}
-                }
-                total -= entry.bytes;
-                removed += 1;
-                removed_bytes += entry.bytes;
-                kept -= 1;
-            }
-            if exists {
-                tidy(dir);
-            }
-            if global.json {
-                print_line(
-                    &serde_json::json!({
-                        "dir": dir.to_string_lossy(), "removed": removed, "removed_bytes": removed_bytes,
-                        "entries": kept, "bytes": total,
-                    })
-                    .to_string(),
-                )?;
-            }
-            if !global.quiet {
-                eprintln!(
-                    "oxdl: removed {removed} file(s), {removed_bytes} bytes ({}); {kept} file(s), {total} \
-                     bytes ({}) left in {}",
-                    human(removed_bytes),
-                    human(total),
-                    dir.display()
-                );
-            }
-            Ok(())
-        }
-    }
-}
-
-fn print_line(line: &str) -> Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .map_err(|err| crate::transfer::write_failure(err, "stdout"))
-}
-
-/// Every entry of the cache in `dir`; other files (the tag, temp files, anything a person put there) are
-/// not the cache's and are left alone.
-fn scan(dir: &Path) -> Result<Vec<Entry>> {
-    let read = |dir: &Path| {
-        std::fs::read_dir(dir).kind_context(
-            Kind::Other,
-            format_args!("cannot read the cache directory {}", dir.display()),
-        )
-    };
-    let mut entries = Vec::new();
-    for first in read(dir)?.flatten() {
-        if !is_hex(&first.file_name(), 2) || !first.path().is_dir() {
-            continue;
-        }
-        for second in read(&first.path())?.flatten() {
-            if !is_hex(&second.file_name(), 2) || !second.path().is_dir() {
+impl Cache {
+    /// Every entry of the cache in `dir`; other files (the tag, temp files, anything a person put there) are
+    /// not the cache's and are left alone.
+    pub(crate) fn entries(dir: &Path) -> Result<Vec<Entry>> {
+        let read = |dir: &Path| {
+            std::fs::read_dir(dir).kind_context(
+                Kind::Other,
+                format_args!("cannot read the cache directory {}", dir.display()),
+            )
+        };
+        let mut entries = Vec::new();
+        for first in read(dir)?.flatten() {
+            if !is_hex(&first.file_name(), 2) || !first.path().is_dir() {
                 continue;
             }
-            for file in read(&second.path())?.flatten() {
-                if !is_hex(&file.file_name(), 32) {
+            for second in read(&first.path())?.flatten() {
+                if !is_hex(&second.file_name(), 2) || !second.path().is_dir() {
                     continue;
                 }
-                // Removed meanwhile by another run: no longer there to count.
-                let Ok(meta) = file.metadata() else { continue };
-                if meta.is_file() {
-                    entries.push(Entry {
-                        path: file.path(),
-                        bytes: meta.len(),
-                        used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                    });
+                for file in read(&second.path())?.flatten() {
+                    if !is_hex(&file.file_name(), 32) {
+                        continue;
+                    }
+                    // Removed meanwhile by another run: no longer there to count.
+                    let Ok(meta) = file.metadata() else { continue };
+                    if meta.is_file() {
+                        entries.push(Entry {
+                            path: file.path(),
+                            bytes: meta.len(),
+                            used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                        });
+                    }
                 }
             }
         }
+        Ok(entries)
     }
-    Ok(entries)
-}
 
-/// Removes temp files of runs that died while inserting, and fan-out directories left empty (a run
-/// inserting into one meanwhile makes it again).
-fn tidy(dir: &Path) {
-    let Ok(firsts) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for first in firsts.flatten() {
-        if !is_hex(&first.file_name(), 2) {
-            continue;
-        }
-        if let Ok(seconds) = std::fs::read_dir(first.path()) {
-            for second in seconds.flatten() {
-                if is_hex(&second.file_name(), 2) {
-                    sweep_stale(&second.path());
-                    let _ = std::fs::remove_dir(second.path());
+    /// Removes temp files of runs that died while inserting, and fan-out directories left empty (a run
+    /// inserting into one meanwhile makes it again).
+    pub(crate) fn tidy(dir: &Path) {
+        let Ok(firsts) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for first in firsts.flatten() {
+            if !is_hex(&first.file_name(), 2) {
+                continue;
+            }
+            if let Ok(seconds) = std::fs::read_dir(first.path()) {
+                for second in seconds.flatten() {
+                    if is_hex(&second.file_name(), 2) {
+                        sweep_stale(&second.path());
+                        let _ = std::fs::remove_dir(second.path());
+                    }
                 }
             }
+            let _ = std::fs::remove_dir(first.path());
         }
-        let _ = std::fs::remove_dir(first.path());
     }
 }
 
@@ -541,95 +443,12 @@ fn is_hex(name: &std::ffi::OsStr, len: usize) -> bool {
         .is_some_and(|n| n.len() == len && n.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Parses a size: bytes, or a number with K, M, G or T (powers of 1024; a trailing B or iB is allowed).
-pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
-    let bad = || {
-        format!("expected a size such as 500M or 10G (K, M, G, T: powers of 1024), got '{text}'")
-    };
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let unit = unit.trim().to_ascii_uppercase();
-    let unit = unit
-        .strip_suffix("IB")
-        .or_else(|| unit.strip_suffix('B'))
-        .unwrap_or(&unit);
-    let scale: u64 = match unit {
-        "" => 1,
-        "K" => 1 << 10,
-        "M" => 1 << 20,
-        "G" => 1 << 30,
-        "T" => 1 << 40,
-        _ => return Err(bad()),
-    };
-    if number.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(whole) = number.parse::<u64>() {
-        return whole.checked_mul(scale).ok_or_else(bad);
-    }
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let bytes = value * scale as f64;
-    if bytes.is_finite() && bytes < u64::MAX as f64 {
-        Ok(bytes as u64)
-    } else {
-        Err(bad())
-    }
-}
-
-/// Bytes for people: 512 B, 4.5 KiB, 10.0 GiB.
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("0"), Ok(0));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("500M"), Ok(500 << 20));
-        assert_eq!(parse_size("10G"), Ok(10 << 30));
-        assert_eq!(parse_size("10g"), Ok(10 << 30));
-        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
-        assert_eq!(parse_size("2 KB"), Ok(2048));
-        assert_eq!(parse_size("1.5K"), Ok(1536));
-        assert_eq!(parse_size("1T"), Ok(1 << 40));
-        for bad in ["", "G", "10X", "-1G", "1.2.3M", "99999999999T", "M10"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human(512), "512 B");
-        assert_eq!(human(4608), "4.5 KiB");
-        assert_eq!(human(10 << 30), "10.0 GiB");
-    }
-
     fn cache(dir: &Path, link: Link, trust: bool) -> Cache {
-        Cache {
-            dir: dir.to_path_buf(),
-            link,
-            trust,
-            warned: AtomicBool::new(false),
-            tagged: AtomicBool::new(false),
-        }
+        Cache::new(dir.to_path_buf(), link, trust)
     }
 
     #[test]

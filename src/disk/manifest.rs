@@ -9,7 +9,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::spool::{Record, Spool};
+use crate::disk::spool::{Record, Spool};
 
 /// Entries sorted in memory at a time.
 const RUN: usize = 64 * 1024;

@@ -1,6 +1,7 @@
-//! `oxdl batch`: many files by content hash, in three steps that read top to bottom: **plan** the list
-//! into requests (skipping what is in place), **fetch** them with a pool of workers, **report** what
-//! became of every file and end with the exit code of the most serious failure.
+//! The batch engine: many files by content hash, in three steps that read top to bottom: **plan** the
+//! list into requests (skipping what is in place), **fetch** them with a pool of workers, **report** what
+//! became of every file and end with the exit code of the most serious failure. `batch` and `get -r`
+//! both run it.
 
 mod fetch;
 mod plan;
@@ -13,52 +14,24 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::Ui;
-use crate::cli::{BatchArgs, RepoName, Shard, SkipExisting};
+use crate::disk::fsio::{Confined, create_dirs};
+use crate::disk::hashlist::Entry;
+use crate::disk::lists::{LINES_AHEAD, Reader};
+use crate::engine::Ui;
 use crate::error::{Kind, fail};
-use crate::fsio::{Confined, create_dirs};
-use crate::hashes::{Entry, Wanted};
-use crate::lists::{LINES_AHEAD, ListInput, Reader, read_ahead};
-use crate::progress::Progress;
-use crate::remote::Remote;
-use crate::report::Reporter;
+use crate::hash::Wanted;
+use crate::server::remote::Remote;
+use crate::server::remote::RepoName;
+use crate::term::progress::Progress;
+use crate::term::report::Reporter;
 
 use fetch::{Connections, Context, Queue, Work};
 pub(crate) use fetch::{Large, Stop};
 use plan::Planner;
+pub(crate) use plan::{Shard, SkipExisting};
 
 /// How often the planner, waiting for a piped line, looks whether the run was stopped.
 const STOP_CHECK: Duration = Duration::from_millis(50);
-
-/// Downloads every file of the hash list into the output directory.
-///
-/// A list in a file is checked whole before any request (then read again as it is planned, so that it
-/// is never held in memory). A list piped into stdin is read as it arrives, and requests start as soon
-/// as a request's worth of files is known; a bad line then stops the run (the files already written
-/// stay).
-pub fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
-    let source = match ListInput::open(args.hash_file.as_deref(), args.null)? {
-        ListInput::File(list) => {
-            // Every destination is checked before anything is written.
-            let mut confined = Confined::new(&args.output_dir);
-            let checked = list.check(|entry| confined.check(&entry.destination))?;
-            Source::Checked(list.replay(checked)?)
-        }
-        ListInput::Stream(reader) => Source::Piped(read_ahead(reader)),
-    };
-    let settings = Settings {
-        repo: &args.repo,
-        out: &args.output_dir,
-        batch_size: args.batch_size as usize,
-        jobs: args.jobs as usize,
-        skip: args.skip_existing,
-        dry_run: args.dry_run,
-        shard: args.shard,
-        revision: None,
-        large: None,
-    };
-    execute(remote, &settings, source, ui, reporter)
-}
 
 /// What to download and how, whatever the list's source.
 pub(crate) struct Settings<'a> {

@@ -5,15 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::Ui;
 use crate::cli::GetArgs;
+use crate::disk::fsio::PendingFile;
+use crate::engine::Ui;
+use crate::engine::ranged;
 use crate::error::{Kind, Retry, fail, is_fatal_for_run, kind_of, retry_of, transient};
-use crate::fsio::PendingFile;
-use crate::output::{self, Output, Stream};
-use crate::progress::{Display, Progress};
-use crate::ranged;
-use crate::remote::{Download, Meta, Remote};
-use crate::report::{FileReport, Reporter, Status};
+use crate::server::remote::{Download, Meta, Remote};
+use crate::term::output::{self, Output, Stream};
+use crate::term::progress::{Display, Progress};
+use crate::term::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, Copier, write_failure};
 
 /// Where the bytes go.
@@ -27,7 +27,7 @@ enum Target {
 /// Downloads the file named by `args`, verified unless resized or told not to, and reports its revision.
 pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     if args.recursive {
-        return crate::tree::run(remote, args, ui, reporter);
+        return crate::commands::tree::run(remote, args, ui, reporter);
     }
     if !args.filters.include.is_empty() || !args.filters.exclude.is_empty() {
         return Err(fail(
@@ -108,8 +108,13 @@ fn download(
     }
     // Only a regular file: its bytes are checked before they appear; a stream's could not be taken back.
     if let (Some(cache), Some(meta), Target::File(path)) = (&ui.cache, &*expected, &*target)
-        && let Some((copied, revision)) =
-            cache.get(meta, path, reporter.wants_sha256(), &|l| notes.note(l))?
+        && let Some((copied, revision)) = cache.get(
+            meta.hash,
+            meta.pinned.as_deref(),
+            path,
+            reporter.wants_sha256(),
+            &|l| notes.note(l),
+        )?
     {
         return Ok((copied, revision, Status::Cached));
     }
@@ -161,7 +166,7 @@ fn ranged(
     path: &Path,
     notes: &Progress,
 ) -> Result<Option<(Copied, Option<String>)>> {
-    let settings = ranged::Settings::from_args(args, remote.is_local());
+    let settings = super::ranged_settings(args, remote);
     if args.width.is_some() || args.height.is_some() || !settings.applies(meta.size) {
         return Ok(None);
     }

@@ -13,14 +13,14 @@ use std::sync::{Condvar, Mutex};
 use anyhow::{Context, Result};
 
 use crate::cli::{GlobalArgs, VerifyArgs};
+use crate::disk::fsio::Confined;
+use crate::disk::listfmt;
+use crate::disk::lists::ListInput;
 use crate::error::{Kind, fail, most_serious};
-use crate::fsio::Confined;
-use crate::listfmt;
-use crate::lists::ListInput;
-use crate::output;
-use crate::progress::{Display, Progress};
-use crate::report::{FileReport, Reporter, Status};
 use crate::sync::lock;
+use crate::term::output;
+use crate::term::progress::{Display, Progress};
+use crate::term::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, hash_file};
 
 /// How many files may be checked ahead of the first one not yet reported: bounds the memory that

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use crate::disk::fsio::PendingFile;
+use crate::disk::manifest::Manifest;
 use crate::error::{Kind, fail};
-use crate::fsio::PendingFile;
-use crate::manifest::Manifest;
-use crate::output::{self, Output};
 use crate::sync::lock;
+use crate::term::output::{self, Output};
 use crate::transfer::sha256_hex;
 
 /// What happened to a file.
@@ -114,7 +114,7 @@ impl Reporter {
         let sha256 = file.sha256.map(sha256_hex);
         if self.json {
             let mut line = json!({
-                "hash": file.hash.map(crate::hashes::hash_text),
+                "hash": file.hash.map(crate::hash::hash_text),
                 "path": path,
                 "bytes": file.bytes,
                 "sha256": sha256,

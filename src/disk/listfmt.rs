@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::path::{Component, Path, PathBuf};
 
 /// Whether `name` must be quoted to survive a list line: leading or trailing whitespace (which reading
 /// trims), any control character (a line break would end the line, others garble terminals), or a
@@ -137,6 +138,55 @@ fn unquote(text: &str) -> Result<(String, &str), String> {
         }
     }
     Err("the quoted path has no closing quote".to_string())
+}
+
+/// Checks that `path` names a file inside the output directory and returns it without `.` parts.
+pub fn relative_destination(path: &str) -> Result<PathBuf, String> {
+    clean_destination(path.to_string()).map(PathBuf::from)
+}
+
+/// Checks that `path` names a file inside the output directory and returns it without `.` parts or
+/// doubled slashes; a path that has none is returned as it is, without copying.
+pub(crate) fn clean_destination(path: String) -> Result<String, String> {
+    if path.contains('\0') {
+        return Err(format!(
+            "path '{}' contains a NUL byte",
+            path.escape_debug()
+        ));
+    }
+    let shown = || escape_controls(&path).into_owned();
+    // `dir/` would otherwise quietly become a file named `dir`.
+    if path.ends_with('/') {
+        let shown = shown();
+        return Err(format!(
+            "path '{shown}' ends with '/', so it names a directory: give the file's name"
+        ));
+    }
+    let plain = !path.starts_with('/')
+        && path
+            .as_bytes()
+            .split(|&byte| byte == b'/')
+            .all(|part| !part.is_empty() && part != b"." && part != b"..");
+    if plain {
+        return Ok(path);
+    }
+    let mut parts = Vec::new();
+    for component in Path::new(&path).components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy()),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "path '{}' must stay inside the output directory (no absolute paths or '..')",
+                    shown()
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("path '{}' does not name a file", shown()));
+    }
+    Ok(parts.join("/"))
 }
 
 #[cfg(test)]

@@ -1,23 +1,31 @@
 //! `oxdl ls`: a directory's files as `HASH PATH` lines (the list `oxdl batch` reads), page by page, each
-//! PATH written as [`crate::listfmt`] says.
+//! PATH written as [`crate::disk::listfmt`] says.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::Ui;
 use crate::cli::LsArgs;
+use crate::commands::filter::Filter;
+use crate::disk::listfmt::quote;
+use crate::engine::Ui;
 use crate::error::{Kind, fail, kind_of};
-use crate::filter::Filter;
-use crate::listfmt::quote;
-use crate::progress::Progress;
-use crate::remote::{DirEntry, Remote};
-use crate::report::Reporter;
+use crate::server::remote::{DirEntry, Remote};
+use crate::term::progress::Progress;
+use crate::term::report::Reporter;
 use crate::transfer::write_failure;
 
 /// Lists `REVISION[/PATH]` of the repository on stdout.
-pub fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
+pub(crate) fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
+    if reporter.manifest().is_some() {
+        return Err(fail(
+            Kind::Usage,
+            "--checksums lists files written to disk, and ls writes none; \
+             it applies to get and batch",
+        ));
+    }
+    crate::term::output::require_stdout("ls")?;
     if args.null && reporter.json() {
         return Err(fail(
             Kind::Usage,
@@ -191,7 +199,7 @@ fn relative(entry: &DirEntry, base: &str) -> String {
 mod tests {
     use super::*;
     use crate::cli::Filters;
-    use crate::remote::DirPage;
+    use crate::server::remote::DirPage;
 
     /// The listing a real oxen-server 0.50.7 sent for `dir/main/nested?depth=-1`.
     fn captured() -> DirPage {

@@ -7,10 +7,10 @@ use anyhow::Result;
 use flate2::read::MultiGzDecoder;
 use tar::{Archive, EntryType};
 
+use crate::disk::fingerprints::{ValueMap, ValueSet};
+use crate::disk::fsio::{Confined, PendingFile, copy_to_the_others};
 use crate::error::{Kind, fail, transient};
-use crate::fingerprints::{ValueMap, ValueSet};
-use crate::fsio::{Confined, PendingFile, copy_to_the_others};
-use crate::hashes::{Wanted, hash_text, parse_hash};
+use crate::hash::{Wanted, hash_text, parse_hash};
 use crate::transfer::{Copied, Copier, read_failure};
 
 /// A tar archive ends with two zero blocks of this size.

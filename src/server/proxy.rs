@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
-use crate::endpoint::{Endpoint, Scheme, redact_userinfo};
 use crate::error::{Kind, fail};
+use crate::server::endpoint::{Endpoint, Scheme, redact_userinfo};
 
 /// The proxy for `endpoint`: `explicit` if given, else `HTTPS_PROXY` (https) or `HTTP_PROXY` (http),
 /// else `ALL_PROXY`, each in upper or lower case, unless `NO_PROXY` names the host.
@@ -89,7 +89,7 @@ pub fn no_proxy_matches(list: &str, endpoint: &Endpoint) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint;
+    use crate::server::endpoint;
 
     #[test]
     fn no_proxy_patterns() {

@@ -25,13 +25,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::GetArgs;
+use crate::disk::fsio::{self, RESUME_PREFIX};
 use crate::error::{Kind, fail, local, most_serious, transient};
-use crate::fsio::{self, RESUME_PREFIX};
-use crate::progress::Progress;
-use crate::remote::{Chunk, Meta, Remote};
-use crate::retry::RetryPolicy;
+use crate::server::remote::{Chunk, Meta, Remote};
+use crate::server::retry::RetryPolicy;
 use crate::sync::lock;
+use crate::term::progress::Progress;
 use crate::transfer::{Copied, Digests, read_failure, write_failure};
 
 /// Files at least this large go through ranges when the server is elsewhere: two ranges of the default
@@ -80,17 +79,11 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The settings `get`'s options ask for, for a server on this machine (`local`) or elsewhere.
-    pub(crate) fn from_args(args: &GetArgs, local: bool) -> Self {
+    /// The threshold when none is given, for a server on this machine (`local`) or elsewhere.
+    pub(crate) fn default_threshold(local: bool) -> u64 {
         // Parallel ranges pay off where one stream is capped (load balancers, long round trips); on
         // loopback nothing caps it, and measured on 2 cores they only cost CPU (bench/RESULTS.md).
-        let default = if local { u64::MAX } else { DEFAULT_THRESHOLD };
-        Settings {
-            threshold: args.chunk_threshold.unwrap_or(default),
-            chunk_size: args.chunk_size,
-            connections: args.connections,
-            resume: !args.no_resume,
-        }
+        if local { u64::MAX } else { DEFAULT_THRESHOLD }
     }
 
     /// Whether a file of `size` bytes goes through ranges.

@@ -11,14 +11,40 @@ use std::rc::Rc;
 
 use anyhow::Result;
 
-use crate::cli::{Shard, SkipExisting};
-use crate::fingerprints::{ValueMap, ValueState};
-use crate::fsio::{Confined, copy_published};
-use crate::hashes::{Entry, Wanted};
-use crate::report::{FileReport, Reporter, Status};
+use crate::disk::fingerprints::{ValueMap, ValueState};
+use crate::disk::fsio::{Confined, copy_published};
+use crate::disk::hashlist::Entry;
+use crate::hash::Wanted;
+use crate::term::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, hash_file};
 
-use crate::spool::{Record, Spool, decode_path, encode_path};
+use crate::disk::spool::{Record, Spool, decode_path, encode_path};
+
+/// How `batch` decides that a destination already holds the right file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SkipExisting {
+    /// Hash the local file with XXH3-128 and compare it with its name.
+    Hash,
+    /// Trust a file that is present and not empty (empty only for the empty file's hash); no hashing.
+    Size,
+    /// Always fetch.
+    Never,
+}
+
+/// One of N parts of a list, chosen by content hash so that the split does not depend on the list's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// Whether the file with content hash `value` belongs to this shard.
+    pub fn keeps(&self, value: u128) -> bool {
+        // XXH3 values are uniform, so the remainder splits any list evenly.
+        value % u128::from(self.count) == u128::from(self.index)
+    }
+}
 
 /// How many distinct hashes the planner remembers. A hash met again within this many others is fetched
 /// once and copied to its later destinations; met again further on, it is fetched again (correct, at

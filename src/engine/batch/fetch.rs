@@ -13,21 +13,20 @@ use anyhow::Result;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::Ui;
+use crate::disk::fingerprints::ValueSet;
+use crate::disk::fsio::{Confined, copy_to_the_others};
+use crate::engine::Ui;
+use crate::engine::ranged;
+use crate::engine::unpack::{self, Observer};
 use crate::error::{Kind, KindContext, fail, is_fatal_for_run, kind_of};
-use crate::fingerprints::ValueSet;
-use crate::fsio::{Confined, copy_to_the_others};
-use crate::hashes::{Wanted, parse_hash};
-use crate::progress::Progress;
-use crate::ranged;
-use crate::remote::{BatchReply, Meta, Remote};
-use crate::report::{FileReport, Reporter, Status};
+use crate::hash::{Wanted, parse_hash};
+use crate::server::remote::{BatchReply, Meta, Remote};
 use crate::sync::lock;
+use crate::term::progress::Progress;
+use crate::term::report::{FileReport, Reporter, Status};
 use crate::transfer::Copied;
-use crate::unpack::{self, Observer};
 
-use super::report::report_unwritten;
-use crate::spool::Spool;
+use crate::disk::spool::Spool;
 
 /// The one signal that ends a run early: set by whoever meets a failure fatal for the whole run, checked by
 /// the planner before each line and by every worker before each request and each retry. A stream under
@@ -552,4 +551,24 @@ fn gzip_list(wanted: &[Wanted]) -> Result<Vec<u8>> {
     encoder
         .finish()
         .kind_context(Kind::Other, "cannot compress the hash list")
+}
+
+/// Reports each destination of files that were not written; returns how many there were.
+pub(super) fn report_unwritten(files: &[Wanted], status: Status, reporter: &Reporter) -> usize {
+    let mut count = 0;
+    for w in files {
+        for destination in &w.destinations {
+            count += 1;
+            // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
+            let _ = reporter.file(FileReport {
+                hash: Some(w.value),
+                path: destination,
+                bytes: None,
+                sha256: None,
+                status,
+                error: None,
+            });
+        }
+    }
+    count
 }

@@ -8,8 +8,8 @@ use std::sync::mpsc::{Receiver, sync_channel};
 
 use anyhow::Result;
 
+use crate::disk::hashlist::{Checked, Entry, ListReader};
 use crate::error::{Kind, KindContext, fail};
-use crate::hashes::{Checked, Entry, ListReader};
 
 /// How many parsed lines of a piped list may wait for whoever reads them.
 pub(crate) const LINES_AHEAD: usize = 1024;

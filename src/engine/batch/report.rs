@@ -7,19 +7,19 @@ use anyhow::{Context, Result};
 
 use std::io::{Read, Write};
 
+use crate::disk::fingerprints::ValueSet;
+use crate::disk::fsio::{Confined, PendingFile};
+use crate::disk::listfmt::quote;
 use crate::error::{Kind, fail, local, most_serious};
-use crate::fingerprints::ValueSet;
-use crate::fsio::{Confined, PendingFile};
-use crate::hashes::{Wanted, hash_text};
-use crate::listfmt::quote;
-use crate::progress::Progress;
-use crate::report::{FileReport, Reporter, Status};
+use crate::hash::{Wanted, hash_text};
+use crate::term::progress::Progress;
+use crate::term::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, Digests};
 
-use super::fetch::Outcome;
+use super::fetch::{Outcome, report_unwritten};
 use super::plan::{Late, Planned};
 use super::{DryRun, Settings};
-use crate::spool::Spool;
+use crate::disk::spool::Spool;
 
 /// Reports what is left to report and returns the run's result: the most serious failure (see
 /// [`crate::error::SEVERITY`]), else missing files, else success. `unsent` are files planned but never
@@ -195,26 +195,6 @@ pub(super) fn planned_files<'a>(
         reporter.line(&block)?;
     }
     Ok((count, bytes))
-}
-
-/// Reports each destination of files that were not written; returns how many there were.
-pub(super) fn report_unwritten(files: &[Wanted], status: Status, reporter: &Reporter) -> usize {
-    let mut count = 0;
-    for w in files {
-        for destination in &w.destinations {
-            count += 1;
-            // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
-            let _ = reporter.file(FileReport {
-                hash: Some(w.value),
-                path: destination,
-                bytes: None,
-                sha256: None,
-                status,
-                error: None,
-            });
-        }
-    }
-    count
 }
 
 /// What became of the late destinations.

@@ -10,10 +10,9 @@ use ureq::config::RedirectAuthHeaders;
 use ureq::http::{self, HeaderMap, Method, Response};
 use ureq::{Agent, Body, BodyReader};
 
-use crate::cli::RepoName;
-use crate::endpoint::{Endpoint, encode_path, encode_segment};
 use crate::error::{Kind, fail, transient, unreachable};
-use crate::retry::parse_retry_after;
+use crate::server::endpoint::{Endpoint, encode_path, encode_segment};
+use crate::server::retry::parse_retry_after;
 
 /// How much of an error answer is read: enough for the longest real one (a `version_blobs_missing`
 /// listing about 70 bytes per missing hash, for the largest `--batch-size`), bounded against hostile servers.
@@ -154,6 +153,19 @@ impl NetReader {
                 _ => err,
             }
         })
+    }
+}
+
+/// A repository named as NAMESPACE/NAME.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoName {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for RepoName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
     }
 }
 

@@ -144,3 +144,81 @@ pub(crate) fn read_ahead(mut reader: Box<Reader>) -> Receiver<Result<Entry>> {
     });
     receiver
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::disk::hashlist::ListReader;
+
+    #[test]
+    fn a_checked_list_is_read_again_without_its_repeats_and_must_not_change() {
+        let text = "abc a\nabd b\nabc a\n# note\nABC\nabc\nabe c/x\n";
+        let mut seen = Vec::new();
+        let checked = ListReader::new(text.as_bytes(), "l")
+            .check_all(|e| {
+                seen.push(e.clone());
+                Ok(())
+            })
+            .unwrap();
+        let mut again = ListReader::replay(text.as_bytes(), "l", checked);
+        let mut replayed = Vec::new();
+        while let Some(entry) = again.next_entry().unwrap() {
+            replayed.push(entry);
+        }
+        assert_eq!(replayed, seen);
+        let paths: Vec<&str> = seen
+            .iter()
+            .map(|e| e.destination.to_str().unwrap())
+            .collect();
+        assert_eq!(paths, vec!["a", "b", "abc", "c/x"]);
+    }
+
+    #[test]
+    fn a_list_that_changes_between_its_two_readings_is_refused() {
+        let check = |text: &str| {
+            ListReader::new(text.as_bytes(), "l")
+                .check_all(|_| Ok(()))
+                .unwrap()
+        };
+        for (first, second) in [
+            ("abc a\nabd b\n", "abc a\nabd b\nabe c\n"),
+            ("abc a\nabd b\n", "abc a\nabe b\n"),
+            ("abc a\nabd b\n", "abc a\nzz\n"),
+            ("abc a\nabc a\nabd b\n", "abc a\nabd b\nabc a\n"),
+        ] {
+            // Nothing of a changed block comes out, not even its unchanged lines.
+            let mut again = ListReader::replay(second.as_bytes(), "l", check(first));
+            let err = again.next_entry().unwrap_err();
+            assert!(
+                format!("{err:#}").contains("l changed while oxdl was reading it"),
+                "{err:#}"
+            );
+        }
+        // A list of several blocks changed in its second: the first block's entries, then the error.
+        let lines = |changed: Option<usize>| -> String {
+            (0..40_000)
+                .map(|i| match changed {
+                    Some(at) if at == i => format!("ffff{i:05x} g{i}\n"),
+                    _ => format!("abc{i:05x} f{i}\n"),
+                })
+                .collect()
+        };
+        let (first, second) = (lines(None), lines(Some(30_000)));
+        let mut again = ListReader::replay(second.as_bytes(), "l", check(&first));
+        let mut given = 0;
+        let err = loop {
+            match again.next_entry() {
+                Ok(Some(entry)) => {
+                    assert!(entry.destination.to_str().unwrap().starts_with('f'));
+                    given += 1;
+                }
+                Ok(None) => panic!("the change went unnoticed"),
+                Err(err) => break err,
+            }
+        };
+        assert!(
+            given > 0 && given < 30_000,
+            "{given} entries before the error"
+        );
+        assert!(format!("{err:#}").contains("changed while oxdl was reading it"));
+    }
+}

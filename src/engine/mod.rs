@@ -1,5 +1,6 @@
-//! The download engine: the batch pipeline (plan → fetch → report), ranged downloads of large files, and
-//! the tarball unpacker. Takes plain settings, never clap's types.
+//! The download engine: the batch pipeline (`batch/`: plan → fetch → report), ranged downloads of large
+//! files (`ranged/`: plan → fetch with an in-order hasher → resume state), and the tarball unpacker.
+//! Takes plain settings, never clap's types.
 //! May import `server`, `term`, `disk` and the base; never `commands` or `cli`.
 
 pub(crate) mod batch;

@@ -751,7 +751,7 @@ fn ls_of_a_file_lists_that_file() {
     let server = TestServer::start();
     let sandbox = Sandbox::new();
     // The assumption the fallback rests on: /dir answers a file path as it answers a missing one.
-    // (The real server's answer is not captured; see `single_file` in src/ls.rs.)
+    // (The real server's answer is not captured; see `single_file` in src/commands/ls.rs.)
     let answer = |path: &str| {
         let url = format!("{}/api/repos/ox/demo/dir/main/{path}", server.url);
         let mut answer = ureq::get(&url)

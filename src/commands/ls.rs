@@ -16,6 +16,10 @@ use crate::term::progress::Progress;
 use crate::term::report::Reporter;
 use crate::transfer::write_failure;
 
+/// Top-level entries per listing page: the server's default. With -r each carries its whole subtree,
+/// which a page holds in memory while it is printed.
+const PAGE_SIZE: u64 = 100;
+
 /// Lists `REVISION[/PATH]` of the repository on stdout.
 pub(crate) fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) -> Result<()> {
     if reporter.manifest().is_some() {
@@ -51,7 +55,7 @@ pub(crate) fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) 
     loop {
         let listing = match ui.retry.run(
             |line| notes.note(line),
-            || remote.dir_page(&resource, page, depth),
+            || remote.dir_page(&resource, page, PAGE_SIZE, depth),
         ) {
             Ok(listing) => listing,
             Err(err) if page == 1 && kind_of(&err) == Kind::NotFound => {

@@ -1,9 +1,10 @@
 //! `oxdl get -r`: a directory tree at one commit. The revision is resolved once, by the first listing
-//! page; the walk then goes directory by directory and page by page naming that commit, and feeds the
+//! page; the walk then lists many directories and pages at once, each naming that commit, and feeds the
 //! batch engine as pages arrive, so downloads start while the listing goes on.
 
 use std::path::PathBuf;
 use std::sync::mpsc::SyncSender;
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result};
 
@@ -16,6 +17,7 @@ use crate::engine::batch::{self, Large, Settings, SkipExisting, Source, Stop};
 use crate::error::{Kind, fail, kind_of};
 use crate::hash::parse_hash;
 use crate::server::remote::{DirEntry, DirPage, Remote};
+use crate::sync::lock;
 use crate::term::progress::Progress;
 use crate::term::report::Reporter;
 
@@ -73,6 +75,95 @@ pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter)
     batch::execute(remote, &settings, Source::Produced(producer), ui, reporter)
 }
 
+/// Entries asked for per listing page: ten times the server's default of 100, so that a directory of a
+/// thousand files is one round trip, not ten. The server builds a directory's whole listing for any
+/// page and slices it, so a larger page costs it little more than the JSON it writes (bench/RESULTS.md);
+/// a page stays a few hundred KB for oxdl to hold, whatever the directory's size.
+const PAGE_SIZE: u64 = 1000;
+
+/// Directory pages listed at once. Over a WAN each listing costs a round trip, and a tree has as many
+/// directories as it has: enough in flight that a tree of hundreds of directories is listed in a few
+/// round trips, few enough to be a light load on the server (each is one small request) and to fit in
+/// the connection pool (`MAX_PARALLEL`) beside the downloads.
+const LISTINGS: usize = 16;
+
+/// The directory pages still to list, shared by the listing workers.
+#[derive(Default)]
+struct Listings {
+    state: Mutex<Pending>,
+    /// Wakes workers waiting for a page when one is queued or the walk ends.
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// `(directory relative to the listed one, page)`, taken last-in first-out: depth first, so
+    /// that the queue holds a path of the tree's frontier rather than a whole level of it.
+    queue: Vec<(String, u64)>,
+    /// Pages being listed now, which may queue more.
+    busy: usize,
+    /// The walk is over: a listing failed, or the planner stopped taking files.
+    ended: bool,
+}
+
+impl Listings {
+    /// The next page to list, waiting while others are being listed; `None` once there is none left
+    /// or the walk ended.
+    fn take(&self, stop: &Stop) -> Option<(String, u64)> {
+        let mut state = lock(&self.state);
+        loop {
+            if state.ended || stop.is_set() {
+                return None;
+            }
+            if let Some(next) = state.queue.pop() {
+                state.busy += 1;
+                return Some(next);
+            }
+            if state.busy == 0 {
+                return None;
+            }
+            // Timed, so that a stop set elsewhere is seen without a notification.
+            state = self
+                .wake
+                .wait_timeout(state, std::time::Duration::from_millis(50))
+                .map_or_else(|poisoned| poisoned.into_inner().0, |(guard, _)| guard);
+        }
+    }
+
+    /// Queues pages found by a listing.
+    fn add(&self, found: Vec<(String, u64)>) {
+        if found.is_empty() {
+            return;
+        }
+        lock(&self.state).queue.extend(found.into_iter().rev());
+        self.wake.notify_all();
+    }
+
+    /// One page taken with [`Listings::take`] is listed.
+    fn done(&self) {
+        let mut state = lock(&self.state);
+        state.busy -= 1;
+        if state.busy == 0 && state.queue.is_empty() {
+            self.wake.notify_all();
+        }
+    }
+
+    /// Ends the walk (the planner stopped): every worker returns.
+    fn end(&self) {
+        lock(&self.state).ended = true;
+        self.wake.notify_all();
+    }
+
+    /// Ends the walk on a failed listing.
+    fn fail(&self) {
+        self.end();
+    }
+
+    fn failed(&self) -> bool {
+        lock(&self.state).ended
+    }
+}
+
 /// A walk through the directory tree, pinned to one commit.
 struct Walk<'a> {
     remote: &'a Remote,
@@ -91,9 +182,10 @@ impl<'a> Walk<'a> {
     /// Lists the first page, which names the commit; a file where a directory was expected says so.
     fn start(remote: &'a Remote, given: &str, ui: &'a Ui, notes: &Progress) -> Result<Self> {
         let given = given.trim_end_matches('/').to_string();
-        let first = ui
-            .retry
-            .run(|line| notes.note(line), || remote.dir_page(&given, 1, 0));
+        let first = ui.retry.run(
+            |line| notes.note(line),
+            || remote.dir_page(&given, 1, PAGE_SIZE, 0),
+        );
         let first = match first {
             Ok(page) => page,
             Err(err) if kind_of(&err) == Kind::NotFound => {
@@ -126,61 +218,105 @@ impl<'a> Walk<'a> {
         })
     }
 
-    /// Sends every kept file below the listed directory into `lines`, directory by directory.
+    /// Sends every kept file below the listed directory into `lines`, listing up to [`LISTINGS`]
+    /// directory pages at once.
     fn feed(
         &mut self,
         filter: &Filter,
         lines: &SyncSender<Result<Entry>>,
         stop: &Stop,
     ) -> Result<()> {
+        let work = Listings::default();
+        // The first page of the root was listed already, to learn the commit.
+        if let Some(first) = self.first.take() {
+            let more = self.take_page(&work, filter, lines, "", 1, &first)?;
+            if !more {
+                return Ok(());
+            }
+        }
+        let this = &*self;
+        let failure = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..LISTINGS)
+                .map(|_| scope.spawn(|| this.list_pages(&work, filter, lines, stop)))
+                .collect();
+            // The first failure (by the time its worker ends) is the run's; the others stop with it.
+            workers
+                .into_iter()
+                .filter_map(|worker| match worker.join() {
+                    Ok(Ok(())) => None,
+                    Ok(Err(err)) => Some(err),
+                    Err(_) => Some(fail(Kind::Other, "a listing thread crashed")),
+                })
+                .next()
+        });
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// One listing worker: takes pages off `work` until none are left or the walk ends.
+    fn list_pages(
+        &self,
+        work: &Listings,
+        filter: &Filter,
+        lines: &SyncSender<Result<Entry>>,
+        stop: &Stop,
+    ) -> Result<()> {
         let notes = Progress::notes(&self.ui.display);
-        // Directories still to list, relative to the listed one.
-        let mut todo: Vec<String> = vec![String::new()];
-        while let Some(dir) = todo.pop() {
-            let mut page = 1;
-            loop {
-                if stop.is_set() {
-                    return Ok(());
+        while let Some((dir, page)) = work.take(stop) {
+            let resource = self.resource(&dir);
+            let listing = self.ui.retry.run_unless(
+                |line| notes.note(line),
+                &|| stop.is_set() || work.failed(),
+                || self.remote.dir_page(&resource, page, PAGE_SIZE, 0),
+            );
+            let fed = match listing {
+                Ok(listing) => self.take_page(work, filter, lines, &dir, page, &listing),
+                // The run is ending for another reason; this page is not needed.
+                Err(_) if stop.is_set() || work.failed() => Ok(false),
+                Err(err) => Err(err),
+            };
+            match fed {
+                Ok(true) => work.done(),
+                Ok(false) => return Ok(work.end()),
+                Err(err) => {
+                    work.fail();
+                    return Err(err);
                 }
-                // The first page of the root was listed already, to learn the commit.
-                let listing = match self.first.take() {
-                    Some(first) => first,
-                    None => {
-                        let resource = self.resource(&dir);
-                        let listing = self.ui.retry.run_unless(
-                            |line| notes.note(line),
-                            &|| stop.is_set(),
-                            || self.remote.dir_page(&resource, page, 0),
-                        );
-                        match listing {
-                            Ok(listing) => listing,
-                            // The run is ending for another reason; this page is not needed.
-                            Err(_) if stop.is_set() => return Ok(()),
-                            Err(err) => return Err(err),
-                        }
-                    }
-                };
-                for entry in &listing.entries {
-                    let path = child_path(&dir, entry)?;
-                    if entry.is_dir {
-                        // A directory whose every file would be excluded is not even listed.
-                        if !filter.prunes(&path) {
-                            todo.push(path);
-                        }
-                    } else if filter.keeps(&path) {
-                        // The planner is gone (the run stopped): nothing more to send.
-                        if lines.send(Ok(listed(entry, &path)?)).is_err() {
-                            return Ok(());
-                        }
-                    }
-                }
-                if page >= listing.total_pages {
-                    break;
-                }
-                page += 1;
             }
         }
         Ok(())
+    }
+
+    /// Feeds the kept files of one page of `dir` and queues its subdirectories (and, from its first
+    /// page, its other pages). False when the planner is gone (the run stopped): nothing more to send.
+    fn take_page(
+        &self,
+        work: &Listings,
+        filter: &Filter,
+        lines: &SyncSender<Result<Entry>>,
+        dir: &str,
+        page: u64,
+        listing: &DirPage,
+    ) -> Result<bool> {
+        let mut found = Vec::new();
+        if page == 1 {
+            found.extend((2..=listing.total_pages).map(|page| (dir.to_string(), page)));
+        }
+        for entry in &listing.entries {
+            let path = child_path(dir, entry)?;
+            if entry.is_dir {
+                // A directory whose every file would be excluded is not even listed.
+                if !filter.prunes(&path) {
+                    found.push((path, 1));
+                }
+            } else if filter.keeps(&path) && lines.send(Ok(listed(entry, &path)?)).is_err() {
+                return Ok(false);
+            }
+        }
+        work.add(found);
+        Ok(true)
     }
 
     /// The resource naming directory `dir` (relative to the listed one): by commit when known.

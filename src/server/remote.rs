@@ -26,8 +26,6 @@ const BODY_BUFFER: usize = 256 * 1024;
 /// The most connections oxdl opens to one server at once (`--connections`, `--jobs`).
 pub const MAX_PARALLEL: usize = 64;
 
-/// Top-level entries asked for per listing page.
-const DIR_PAGE_SIZE: u64 = 100;
 /// The largest listing page read (a recursive page carries whole subtrees), bounded against hostile servers.
 const LISTING_LIMIT: u64 = 256 * 1024 * 1024;
 
@@ -186,9 +184,15 @@ impl Remote {
     }
     /// Page `page` (from 1) of the listing of `REVISION[/PATH]`, with children down to `depth` levels
     /// (negative: all).
-    pub fn dir_page(&self, resource: &str, page: u64, depth: i64) -> Result<DirPage> {
+    pub fn dir_page(
+        &self,
+        resource: &str,
+        page: u64,
+        page_size: u64,
+        depth: i64,
+    ) -> Result<DirPage> {
         let url = format!(
-            "{}/dir/{}?page={page}&page_size={DIR_PAGE_SIZE}&depth={depth}",
+            "{}/dir/{}?page={page}&page_size={page_size}&depth={depth}",
             self.repo_url,
             encode_path(resource.trim_end_matches('/'))
         );

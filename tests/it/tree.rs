@@ -155,10 +155,11 @@ fn get_r_filters_by_glob() {
 
 #[test]
 fn get_r_starts_downloading_while_the_listing_goes_on() {
-    let many: Vec<(String, Vec<u8>)> = (0..250)
+    // Forty directories: more than are listed at once, so that listings go on in rounds.
+    let many: Vec<(String, Vec<u8>)> = (0..400)
         .map(|i| {
             (
-                format!("many/f{i:03}.txt"),
+                format!("many/d{:02}/f{i:03}.txt", i / 10),
                 format!("file {i}\n").into_bytes(),
             )
         })
@@ -175,7 +176,7 @@ fn get_r_starts_downloading_while_the_listing_goes_on() {
         &["main/many", "-r", "--batch-size", "10", "-j", "1"],
     )
     .expect_code(0);
-    assert_eq!(files_under(&sandbox, "many").len(), 250);
+    assert_eq!(files_under(&sandbox, "many").len(), 400);
     let targets: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
     let last_page = targets.iter().rposition(|t| t.contains("/dir/")).unwrap();
     let first_batch = targets

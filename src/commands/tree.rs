@@ -148,17 +148,13 @@ impl Listings {
         }
     }
 
-    /// Ends the walk (the planner stopped): every worker returns.
+    /// Ends the walk (a listing failed, or the planner stopped): every worker returns.
     fn end(&self) {
         lock(&self.state).ended = true;
         self.wake.notify_all();
     }
 
-    /// Ends the walk on a failed listing.
-    fn fail(&self) {
-        self.end();
-    }
-
+    /// Whether the walk ended.
     fn failed(&self) -> bool {
         lock(&self.state).ended
     }
@@ -279,9 +275,12 @@ impl<'a> Walk<'a> {
             };
             match fed {
                 Ok(true) => work.done(),
-                Ok(false) => return Ok(work.end()),
+                Ok(false) => {
+                    work.end();
+                    return Ok(());
+                }
                 Err(err) => {
-                    work.fail();
+                    work.end();
                     return Err(err);
                 }
             }

@@ -641,3 +641,33 @@ fn get_r_keeps_every_connection_within_one_budget() {
     let most = server.max_connections();
     assert!((2..=5).contains(&most), "{most} connections at once");
 }
+
+#[test]
+fn get_r_lists_many_directories_at_once() {
+    // Twenty directories, each listing answered late: one listing at a time would keep one connection
+    // busy; listings in parallel overlap.
+    let files: Vec<(String, Vec<u8>)> = (0..20)
+        .map(|i| (format!("wide/d{i:02}/f.txt"), format!("{i}\n").into_bytes()))
+        .collect();
+    let server = TestServer::with(Config {
+        extra_files: files,
+        dir_delay: Some(Duration::from_millis(200)),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/wide", "-r", "--dry-run"])
+        .expect_code(0)
+        .expect_stderr("dry run: 20 file(s) to fetch");
+    let listings = server
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("/dir/"))
+        .count();
+    assert_eq!(listings, 21, "the root and each directory, once");
+    // A dry run sends nothing but listings.
+    assert!(
+        server.max_connections() >= 8,
+        "listings at once: {}",
+        server.max_connections()
+    );
+}

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
-/// Sends one raw HTTP/1.1 request and returns the whole answer (the server closes after each).
+/// Sends one raw HTTP/1.1 request with `connection: close` and returns the whole answer.
 fn request(url: &str, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
     let authority = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority).unwrap();

@@ -12,7 +12,8 @@
 //! the client sends `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`. A connection closes
 //! after an answer cut on purpose ([`Fault::Cut`], [`Fault::Stall`], `cut_*` in [`Config`]) and after a
 //! body that only the close can end (a streamed answer to an HTTP/1.0 client). One thread serves each
-//! connection, so requests on different connections are answered at the same time.
+//! connection, so requests on different connections are answered at the same time; [`Config::latency`]
+//! delays each on its own connection's thread.
 
 mod http;
 mod repo;
@@ -121,6 +122,15 @@ pub struct Config {
     /// Keep each batch answer in this directory and replay it for the same hash list, so that the
     /// server's own compression stays out of benchmarks.
     pub archive_cache: Option<PathBuf>,
+    /// A WAN path's round-trip time: each request is answered this much later (after its head and body
+    /// are read), and each new connection waits this long before its first request is read (the TCP
+    /// handshake's round trip). A fresh connection's first request so costs two round trips, a request on
+    /// a kept-alive one one. The waits happen on the connection's own thread, so concurrent requests
+    /// overlap.
+    pub latency: Option<Duration>,
+    /// Print a line to stderr for each request as it arrives: connection number, new or reused,
+    /// method and target.
+    pub log_requests: bool,
 }
 
 impl Default for Config {
@@ -141,6 +151,8 @@ impl Default for Config {
             resized: Vec::new(),
             gzip_level: 6,
             archive_cache: None,
+            latency: None,
+            log_requests: false,
         }
     }
 }
@@ -215,7 +227,7 @@ impl Server {
         self.state.connections.load(Ordering::SeqCst)
     }
 
-    /// Every request so far, in arrival order (as each was read whole).
+    /// Every request so far, in arrival order (as each was read whole, before any latency).
     pub fn requests(&self) -> Vec<Recorded> {
         self.state
             .requests
@@ -305,6 +317,10 @@ impl State {
     /// does, until the client closes it or asks to, an answer is cut on purpose, or a body can only end
     /// with the connection.
     fn serve(&self, stream: TcpStream, number: u64) -> io::Result<()> {
+        if let Some(latency) = self.config.latency {
+            // The handshake's round trip, before the client's first request can arrive.
+            thread::sleep(latency);
+        }
         let mut reader = BufReader::new(stream.try_clone()?);
         let mut reused = false;
         while let Some(mut request) = read_head(&mut reader)? {
@@ -315,11 +331,22 @@ impl State {
             request.connection = number;
             request.reused = reused;
             reused = true;
+            if self.config.log_requests {
+                eprintln!(
+                    "oxdl-testserver: connection {number} ({}) {} {}",
+                    if request.reused { "reused" } else { "new" },
+                    request.method,
+                    request.target
+                );
+            }
             read_body(&mut reader, &mut request)?;
             self.requests
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(request.clone());
+            if let Some(latency) = self.config.latency {
+                thread::sleep(latency);
+            }
             let response = self.answer(&request);
             let keep = request.keeps_alive() && response.cut.is_none();
             if !self.write(&stream, &request, response, keep, busy)? {

@@ -1,4 +1,5 @@
-//! Just enough HTTP/1.1: reading one request, writing one response (fixed or chunked), then closing.
+//! Just enough HTTP/1.1: reading requests one after another on a connection, writing each response (with a
+//! length, chunked, or delimited by closing the connection).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -12,6 +13,12 @@ pub struct Recorded {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The protocol of the request line, e.g. `HTTP/1.1`.
+    pub version: String,
+    /// The connection that carried it: the server numbers the connections it accepts 1, 2, 3, …
+    pub connection: u64,
+    /// Whether an earlier request came on the same connection (a kept-alive connection reused).
+    pub reused: bool,
 }
 
 impl Recorded {
@@ -21,6 +28,29 @@ impl Recorded {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the connection may carry another request after this one's answer: HTTP/1.1 unless the client
+    /// sent `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
+    pub fn keeps_alive(&self) -> bool {
+        let token = |name: &str| {
+            self.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+                .flat_map(|(_, v)| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case(name))
+        };
+        match self.version.as_str() {
+            "HTTP/1.1" => !token("close"),
+            "HTTP/1.0" => token("keep-alive") && !token("close"),
+            _ => false,
+        }
+    }
+
+    /// Whether this is a listing request, `GET /api/repos/{namespace}/{name}/dir/...`.
+    pub fn is_listing(&self) -> bool {
+        let path = self.target.split('?').next().unwrap_or("");
+        self.method == "GET" && path.split('/').nth(5) == Some("dir")
     }
 
     /// The hash lines of a batch request body (gunzipped).
@@ -33,8 +63,8 @@ impl Recorded {
     }
 }
 
-/// Reads one request; `None` when the client closed the connection first.
-pub fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Recorded>> {
+/// Reads a request's line and headers; `None` when the client closed the connection first.
+pub fn read_head(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Recorded>> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
         return Ok(None);
@@ -42,10 +72,13 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Reco
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
     let target = parts.next().unwrap_or_default().to_string();
+    let version = parts.next().unwrap_or_default().to_string();
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
-        reader.read_line(&mut line)?;
+        if reader.read_line(&mut line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
         let line = line.trim_end();
         if line.is_empty() {
             break;
@@ -54,55 +87,97 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Reco
             headers.push((name.trim().to_string(), value.trim().to_string()));
         }
     }
-    let mut request = Recorded {
+    Ok(Some(Recorded {
         method,
         target,
         headers,
         body: Vec::new(),
-    };
-    if let Some(length) = request.header("content-length") {
-        let mut body = vec![0; length.parse().unwrap_or(0)];
-        reader.read_exact(&mut body)?;
-        request.body = body;
-    } else if request
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size)?;
-            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk)?;
-            if size == 0 {
-                break;
-            }
-            request.body.extend_from_slice(&chunk[..size]);
-        }
-    }
-    Ok(Some(request))
+        version,
+        connection: 0,
+        reused: false,
+    }))
 }
 
-/// Writes the status line and headers; `length` None means chunked transfer encoding; `close` announces
-/// that the connection ends after this answer.
+/// Reads the body the head announces, all of it (with a chunked body's trailer), so that the next request
+/// on the connection starts where this one ends. Answers `Expect: 100-continue` first, as real servers do.
+pub fn read_body(reader: &mut BufReader<TcpStream>, request: &mut Recorded) -> io::Result<()> {
+    let chunked = request
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let length = request
+        .header("content-length")
+        .map(|l| l.parse().unwrap_or(0));
+    if (chunked || length.unwrap_or(0) > 0)
+        && request
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+    {
+        reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    if chunked {
+        loop {
+            let mut size = String::new();
+            if reader.read_line(&mut size)? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let size = size.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size, 16).unwrap_or(0);
+            if size == 0 {
+                // The trailer: header lines up to an empty one.
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
+                        return Ok(());
+                    }
+                }
+            }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            request.body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(length) = length {
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        request.body = body;
+    }
+    Ok(())
+}
+
+/// How a response body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length`.
+    Length(u64),
+    /// Chunked transfer encoding.
+    Chunked,
+    /// Neither: the body ends where the connection does (for an HTTP/1.0 client, which cannot read chunks).
+    UntilClose,
+}
+
+/// Writes the status line and headers; `connection`, when set, is the `Connection` header's value
+/// (`close` announces that the connection ends after this answer).
 pub fn write_head(
     stream: &mut impl Write,
     status: u16,
     headers: &[(String, String)],
-    length: Option<u64>,
-    close: bool,
+    framing: Framing,
+    connection: Option<&str>,
 ) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    if close {
-        head.push_str("connection: close\r\n");
+    if let Some(value) = connection {
+        head.push_str(&format!("connection: {value}\r\n"));
     }
-    match length {
-        Some(length) => head.push_str(&format!("content-length: {length}\r\n\r\n")),
-        None => head.push_str("transfer-encoding: chunked\r\n\r\n"),
+    match framing {
+        Framing::Length(length) => head.push_str(&format!("content-length: {length}\r\n")),
+        Framing::Chunked => head.push_str("transfer-encoding: chunked\r\n"),
+        Framing::UntilClose => {}
     }
+    head.push_str("\r\n");
     stream.write_all(head.as_bytes())
 }
 

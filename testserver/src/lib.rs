@@ -7,6 +7,13 @@
 //! same error bodies, and the batch answer as one gzip member around a GNU tar in request order, sent
 //! with chunked transfer encoding. Bodies are streamed from memory or disk, never built whole. For tests it
 //! can also misbehave on purpose (see [`Fault`] and [`Config`]).
+//!
+//! Connections are kept alive between requests, as actix-web (the real server) keeps them: HTTP/1.1 unless
+//! the client sends `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`. A connection closes
+//! after an answer cut on purpose ([`Fault::Cut`], [`Fault::Stall`], `cut_*` in [`Config`]) and after a
+//! body that only the close can end (a streamed answer to an HTTP/1.0 client). One thread serves each
+//! connection, so requests on different connections are answered at the same time; [`Config::latency`]
+//! delays each on its own connection's thread.
 
 mod http;
 mod repo;
@@ -16,7 +23,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -28,7 +35,7 @@ use flate2::write::GzEncoder;
 pub use http::{Recorded, percent_decode};
 pub use repo::{Blob, Repo, hash_of};
 
-use http::{Chunked, Cutoff, read_request, write_head};
+use http::{Chunked, Cutoff, Framing, read_body, read_head, write_head};
 
 /// The server version the answers imitate.
 pub const OXEN_VERSION: &str = "0.50.7";
@@ -115,6 +122,15 @@ pub struct Config {
     /// Keep each batch answer in this directory and replay it for the same hash list, so that the
     /// server's own compression stays out of benchmarks.
     pub archive_cache: Option<PathBuf>,
+    /// A WAN path's round-trip time: each request is answered this much later (after its head and body
+    /// are read), and each new connection waits this long before its first request is read (the TCP
+    /// handshake's round trip). A fresh connection's first request so costs two round trips, a request on
+    /// a kept-alive one one. The waits happen on the connection's own thread, so concurrent requests
+    /// overlap.
+    pub latency: Option<Duration>,
+    /// Print a line to stderr for each request as it arrives: connection number, new or reused,
+    /// method and target.
+    pub log_requests: bool,
 }
 
 impl Default for Config {
@@ -135,6 +151,8 @@ impl Default for Config {
             resized: Vec::new(),
             gzip_level: 6,
             archive_cache: None,
+            latency: None,
+            log_requests: false,
         }
     }
 }
@@ -143,9 +161,7 @@ impl Default for Config {
 pub struct Server {
     pub url: String,
     pub port: u16,
-    requests: Arc<Mutex<Vec<Recorded>>>,
-    /// Connections being served now, and the most there were at once.
-    connections: Arc<(AtomicUsize, AtomicUsize)>,
+    state: Arc<State>,
 }
 
 impl Server {
@@ -156,28 +172,26 @@ impl Server {
         }
         let listener = TcpListener::bind((bind, port))?;
         let port = listener.local_addr()?.port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(State {
             faults: Mutex::new(config.faults.iter().cloned().collect()),
-            next_request_id: std::sync::atomic::AtomicU64::new(1),
-            dir_requests: std::sync::atomic::AtomicU64::new(0),
+            next_request_id: AtomicU64::new(1),
+            dir_requests: AtomicU64::new(0),
             config,
             repo,
-            requests: requests.clone(),
+            requests: Mutex::new(Vec::new()),
+            connections: AtomicU64::new(0),
+            in_flight: Gauge::default(),
+            dir_in_flight: Gauge::default(),
         });
-        let connections = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
-        let counting = connections.clone();
+        let serving = state.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let state = state.clone();
-                let counting = counting.clone();
+                let state = serving.clone();
+                let number = state.connections.fetch_add(1, Ordering::SeqCst) + 1;
                 thread::spawn(move || {
-                    let now = counting.0.fetch_add(1, Ordering::SeqCst) + 1;
-                    counting.1.fetch_max(now, Ordering::SeqCst);
                     // A client that goes away mid-answer is not the server's problem.
-                    let _ = state.serve(stream);
-                    counting.0.fetch_sub(1, Ordering::SeqCst);
+                    let _ = state.serve(stream, number);
                 });
             }
         });
@@ -189,33 +203,78 @@ impl Server {
         Ok(Server {
             url: format!("http://{host}:{port}"),
             port,
-            requests,
-            connections,
+            state,
         })
     }
 
-    /// The most connections that were open at once (each carries one request, then closes).
-    pub fn max_connections(&self) -> usize {
-        self.connections.1.load(Ordering::SeqCst)
+    /// The most requests in flight at once: a request counts from the moment its head has been read
+    /// until its answer has been written (or cut), so a kept-alive connection that sits idle between
+    /// requests does not count. (Precisely: until just before the answer's last bytes are sent, so that
+    /// a client that goes on to its next request on another connection never finds the one it is done
+    /// with still counted.) With one request per connection at a time (HTTP/1.1 without
+    /// pipelining), this is the most connections busy at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.in_flight.max.load(Ordering::SeqCst)
     }
 
-    /// Every request so far, in arrival order.
+    /// The most listing requests (`GET .../dir/...`) in flight at once, counted as [`Self::max_in_flight`].
+    pub fn max_dir_in_flight(&self) -> usize {
+        self.state.dir_in_flight.max.load(Ordering::SeqCst)
+    }
+
+    /// The connections accepted so far (open or closed).
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// Every request so far, in arrival order (as each was read whole, before any latency).
     pub fn requests(&self) -> Vec<Recorded> {
-        self.requests
+        self.state
+            .requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 }
 
+/// A count of things under way, and the most there were at once.
+#[derive(Default)]
+struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Gauge {
+    /// Counts one more until the returned guard is dropped.
+    fn enter(&self) -> Entered<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        Entered(self)
+    }
+}
+
+struct Entered<'a>(&'a Gauge);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 struct State {
     config: Config,
     repo: Repo,
-    requests: Arc<Mutex<Vec<Recorded>>>,
+    requests: Mutex<Vec<Recorded>>,
     faults: Mutex<VecDeque<Fault>>,
-    next_request_id: std::sync::atomic::AtomicU64,
+    next_request_id: AtomicU64,
     /// Listing requests answered so far (for `Config::dir_delay`).
-    dir_requests: std::sync::atomic::AtomicU64,
+    dir_requests: AtomicU64,
+    /// Connections accepted so far; the last one's number.
+    connections: AtomicU64,
+    /// Requests between their head's being read and their answer's being written.
+    in_flight: Gauge,
+    /// The same for listing requests only.
+    dir_in_flight: Gauge,
 }
 
 /// What a response carries.
@@ -254,18 +313,43 @@ impl Response {
 }
 
 impl State {
-    /// Answers requests on one connection, keeping it open between them as the real server does,
-    /// until the client closes it, asks to, or an answer is cut on purpose.
-    fn serve(&self, stream: TcpStream) -> io::Result<()> {
+    /// Answers requests on connection number `number`, keeping it open between them as the real server
+    /// does, until the client closes it or asks to, an answer is cut on purpose, or a body can only end
+    /// with the connection.
+    fn serve(&self, stream: TcpStream, number: u64) -> io::Result<()> {
+        if let Some(latency) = self.config.latency {
+            // The handshake's round trip, before the client's first request can arrive.
+            thread::sleep(latency);
+        }
         let mut reader = BufReader::new(stream.try_clone()?);
-        while let Some(request) = read_request(&mut reader)? {
-            let wants_close = request
-                .header("connection")
-                .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let mut reused = false;
+        while let Some(mut request) = read_head(&mut reader)? {
+            let busy = (
+                self.in_flight.enter(),
+                request.is_listing().then(|| self.dir_in_flight.enter()),
+            );
+            request.connection = number;
+            request.reused = reused;
+            reused = true;
+            if self.config.log_requests {
+                eprintln!(
+                    "oxdl-testserver: connection {number} ({}) {} {}",
+                    if request.reused { "reused" } else { "new" },
+                    request.method,
+                    request.target
+                );
+            }
+            read_body(&mut reader, &mut request)?;
+            self.requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(request.clone());
+            if let Some(latency) = self.config.latency {
+                thread::sleep(latency);
+            }
             let response = self.answer(&request);
-            let keep = !wants_close && response.cut.is_none();
-            self.write(&stream, response, keep)?;
-            if !keep {
+            let keep = request.keeps_alive() && response.cut.is_none();
+            if !self.write(&stream, &request, response, keep, busy)? {
                 break;
             }
         }
@@ -274,10 +358,6 @@ impl State {
     }
 
     fn answer(&self, request: &Recorded) -> Response {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(request.clone());
         let fault = self
             .faults
             .lock()
@@ -322,24 +402,49 @@ impl State {
         }
     }
 
-    fn write(&self, stream: &TcpStream, response: Response, keep: bool) -> io::Result<()> {
+    /// Writes `response` to `request`; `keep` says whether the connection may carry another request
+    /// afterwards. Returns whether it may: not when the body can only end with the connection. `busy` (the
+    /// in-flight counts) is let go just before the answer's last bytes are sent, so that a client that has
+    /// read them and sends its next request on another connection never finds this one still counted.
+    fn write<B>(
+        &self,
+        stream: &TcpStream,
+        request: &Recorded,
+        response: Response,
+        keep: bool,
+        busy: B,
+    ) -> io::Result<bool> {
         let mut headers = response.headers;
         headers.push(("oxen-version".to_string(), OXEN_VERSION.to_string()));
-        let id = self
-            .next_request_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         headers.push(("x-oxen-request-id".to_string(), format!("{id:016x}")));
-        let length = match (&response.payload, response.chunked) {
-            (_, true) | (Payload::Archive(_), _) => None,
-            (Payload::Bytes(bytes), false) => Some(bytes.len() as u64),
-            (Payload::Blob(blob), false) => Some(blob.size()),
-            (Payload::Range(_, _, len), false) => Some(*len),
+        let framing = match (&response.payload, response.chunked) {
+            // An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
+            (_, true) | (Payload::Archive(_), _) if request.version == "HTTP/1.0" => {
+                Framing::UntilClose
+            }
+            (_, true) | (Payload::Archive(_), _) => Framing::Chunked,
+            (Payload::Bytes(bytes), false) => Framing::Length(bytes.len() as u64),
+            (Payload::Blob(blob), false) => Framing::Length(blob.size()),
+            (Payload::Range(_, _, len), false) => Framing::Length(*len),
+        };
+        let keep = keep && framing != Framing::UntilClose;
+        let connection = match (keep, request.version.as_str()) {
+            (false, _) => Some("close"),
+            (true, "HTTP/1.0") => Some("keep-alive"),
+            (true, _) => None,
         };
         let mut socket = BufWriter::with_capacity(256 * 1024, stream.try_clone()?);
-        write_head(&mut socket, response.status, &headers, length, !keep)?;
-        let body = match length {
-            Some(_) => BodyWriter::Fixed(socket),
-            None => BodyWriter::Chunked(Chunked::new(socket)),
+        write_head(&mut socket, response.status, &headers, framing, connection)?;
+        if request.method == "HEAD" {
+            // The head announces the body, which is not sent.
+            drop(busy);
+            socket.flush()?;
+            return Ok(keep);
+        }
+        let body = match framing {
+            Framing::Chunked => BodyWriter::Chunked(Chunked::new(socket)),
+            Framing::Length(_) | Framing::UntilClose => BodyWriter::Fixed(socket),
         };
         let body = Cutoff {
             inner: body,
@@ -358,11 +463,12 @@ impl State {
         };
         // Only a complete body gets its proper end (the last chunk); a cut one just stops.
         if result.is_ok() {
+            drop(busy);
             body.inner.inner.finish()?;
         } else {
             let _ = body.flush();
         }
-        result
+        result.map(|()| keep)
     }
 
     /// Streams a batch answer, from the archive cache when it holds this list.
@@ -385,9 +491,7 @@ impl State {
         }
         std::fs::create_dir_all(dir)?;
         // Unique per answer: two clients may ask for the same list at once.
-        let serial = self
-            .next_request_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let serial = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let temp = path.with_extension(format!("part{}-{serial}", std::process::id()));
         let mut tee = Tee {
             a: out,
@@ -502,10 +606,7 @@ impl State {
     /// is the assumption oxdl's `ls` is written against.
     fn dir(&self, resource: &[&str], query: &str) -> Response {
         if let Some(delay) = self.config.dir_delay
-            && self
-                .dir_requests
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                > 0
+            && self.dir_requests.fetch_add(1, Ordering::Relaxed) > 0
         {
             std::thread::sleep(delay);
         }
@@ -738,7 +839,7 @@ impl State {
     }
 }
 
-/// The socket side of a body: with Content-Length, or chunked.
+/// The socket side of a body: as it is (Content-Length, or ended by the close), or chunked.
 enum BodyWriter {
     Fixed(BufWriter<TcpStream>),
     Chunked(Chunked<BufWriter<TcpStream>>),

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -54,6 +55,18 @@ struct Args {
     /// Also serve N small generated files under `generated/`, in a wide and deep tree.
     #[arg(long, value_name = "N", default_value_t = 0)]
     generate: usize,
+
+    /// Model a WAN path's round-trip time of MS milliseconds: answer each request MS late, and hold
+    /// each new connection MS before reading its first request (the TCP handshake). A request on a new
+    /// connection so takes 2 × MS, one on a kept-alive connection MS. Each connection waits on its own,
+    /// so concurrent requests overlap.
+    #[arg(long, value_name = "MS")]
+    latency: Option<u64>,
+
+    /// Print a line on stderr for each request as it arrives: the connection's number, whether it is
+    /// new or reused, the method and the target.
+    #[arg(long)]
+    log_requests: bool,
 }
 
 fn main() -> Result<()> {
@@ -82,6 +95,8 @@ fn main() -> Result<()> {
         archive_cache: args.archive_cache,
         rate: args.rate,
         chunk_route: !args.no_chunk,
+        latency: args.latency.map(Duration::from_millis),
+        log_requests: args.log_requests,
         ..Config::default()
     };
     let server = Server::start(repo, config, &args.bind, args.port)

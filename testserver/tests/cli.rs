@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
-/// Sends one raw HTTP/1.1 request and returns the whole answer (the server closes after each).
+/// Sends one raw HTTP/1.1 request with `connection: close` and returns the whole answer.
 fn request(url: &str, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
     let authority = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority).unwrap();
@@ -117,5 +117,48 @@ fn generates_a_large_tree_on_request() {
     assert!(String::from_utf8_lossy(&answer).ends_with("generated file 0\n"));
     child.kill().unwrap();
     child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn latency_delays_each_answer_and_requests_are_logged() {
+    let dir = tempfile_dir().with_extension("latency");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), b"hello\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxdl-testserver"))
+        .args([dir.to_str().unwrap(), "--port", "0", "--latency", "100"])
+        .arg("--log-requests")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let answer = request(
+        url.trim(),
+        "GET",
+        "/api/repos/ox/demo/versions/main/hello.txt",
+        b"",
+    );
+    // A new connection: the handshake's round trip, then the request's.
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_millis(200), "{took:?}");
+    assert!(String::from_utf8_lossy(&answer).ends_with("\r\n\r\nhello\n"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.contains("connection 1 (new) GET /api/repos/ox/demo/versions/main/hello.txt\n"),
+        "{log}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

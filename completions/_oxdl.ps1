@@ -56,8 +56,8 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]. With -r, the directory to write the tree into [default: the directory''s name, or the repository''s for a whole revision]')
             [CompletionResult]::new('--width', '--width', [CompletionResultType]::ParameterName, 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)')
             [CompletionResult]::new('--height', '--height', [CompletionResultType]::ParameterName, 'Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box)')
-            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept')
-            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files whose relative path matches GLOB (beats --include). Repeatable')
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Only files matching PATTERN, by the rules of .gitignore: ''*.bin'' is every .bin file at any depth. Repeatable: a file matching any is kept')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files matching PATTERN, or below a directory matching it (the rules of --include); beats --include. Repeatable')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'With -r: hashes per request [default: 1000]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'With -r: requests to run at once [default: 4]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'With -r: requests to run at once [default: 4]')
@@ -131,8 +131,8 @@ Register-ArgumentCompleter -Native -CommandName 'oxdl' -ScriptBlock {
             break
         }
         'oxdl;ls' {
-            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept')
-            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files whose relative path matches GLOB (beats --include). Repeatable')
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Only files matching PATTERN, by the rules of .gitignore: ''*.bin'' is every .bin file at any depth. Repeatable: a file matching any is kept')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files matching PATTERN, or below a directory matching it (the rules of --include); beats --include. Repeatable')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Server to talk to: HOST[:PORT] or a full base URL')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token for the server (otherwise read from the oxen auth_config.toml)')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]')

@@ -52,8 +52,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --output 'Where to write the file: a path, an existing directory, or - for stdout [default: the file''s name]. With -r, the directory to write the tree into [default: the directory''s name, or the repository''s for a whole revision]'
             cand --width 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)'
             cand --height 'Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box)'
-            cand --include 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept'
-            cand --exclude 'Leave out files whose relative path matches GLOB (beats --include). Repeatable'
+            cand --include 'Only files matching PATTERN, by the rules of .gitignore: ''*.bin'' is every .bin file at any depth. Repeatable: a file matching any is kept'
+            cand --exclude 'Leave out files matching PATTERN, or below a directory matching it (the rules of --include); beats --include. Repeatable'
             cand --batch-size 'With -r: hashes per request [default: 1000]'
             cand -j 'With -r: requests to run at once [default: 4]'
             cand --jobs 'With -r: requests to run at once [default: 4]'
@@ -125,8 +125,8 @@ set edit:completion:arg-completer[oxdl] = {|@words|
             cand --version 'Print version'
         }
         &'oxdl;ls'= {
-            cand --include 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept'
-            cand --exclude 'Leave out files whose relative path matches GLOB (beats --include). Repeatable'
+            cand --include 'Only files matching PATTERN, by the rules of .gitignore: ''*.bin'' is every .bin file at any depth. Repeatable: a file matching any is kept'
+            cand --exclude 'Leave out files matching PATTERN, or below a directory matching it (the rules of --include); beats --include. Repeatable'
             cand --host 'Server to talk to: HOST[:PORT] or a full base URL'
             cand --token 'Bearer token for the server (otherwise read from the oxen auth_config.toml)'
             cand --config-dir 'Directory holding the official client''s auth_config.toml [default: ~/.config/oxen]'

@@ -56,8 +56,8 @@ complete -c oxdl -n "__fish_oxdl_needs_command" -f -a "help" -d 'Print this mess
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s o -l output -d 'Where to write the file: a path, an existing directory, or - for stdout [default: the file\'s name]. With -r, the directory to write the tree into [default: the directory\'s name, or the repository\'s for a whole revision]' -r -F
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l width -d 'Resize an image to this width (alone: fit inside a WIDTH x WIDTH box)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l height -d 'Resize an image to this height (alone: fit inside a HEIGHT x HEIGHT box)' -r
-complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l include -d 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept' -r
-complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l exclude -d 'Leave out files whose relative path matches GLOB (beats --include). Repeatable' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l include -d 'Only files matching PATTERN, by the rules of .gitignore: \'*.bin\' is every .bin file at any depth. Repeatable: a file matching any is kept' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l exclude -d 'Leave out files matching PATTERN, or below a directory matching it (the rules of --include); beats --include. Repeatable' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l batch-size -d 'With -r: hashes per request [default: 1000]' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -s j -l jobs -d 'With -r: requests to run at once [default: 4]' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand get" -l skip-existing -d 'With -r: how to tell that a file already present need not be fetched again [default: hash]' -r -f -a "hash\t'Hash the local file with XXH3-128 and compare it with its name'
@@ -126,8 +126,8 @@ complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s v -l verbose -d 'Log
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -l trust-cache -d 'Put files from the cache in place without hashing them first (faster; a damaged entry is then not noticed)'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxdl -n "__fish_oxdl_using_subcommand batch" -s V -l version -d 'Print version'
-complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l include -d 'Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories. Repeatable: a file matching any is kept' -r
-complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l exclude -d 'Leave out files whose relative path matches GLOB (beats --include). Repeatable' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l include -d 'Only files matching PATTERN, by the rules of .gitignore: \'*.bin\' is every .bin file at any depth. Repeatable: a file matching any is kept' -r
+complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l exclude -d 'Leave out files matching PATTERN, or below a directory matching it (the rules of --include); beats --include. Repeatable' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l host -d 'Server to talk to: HOST[:PORT] or a full base URL' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l token -d 'Bearer token for the server (otherwise read from the oxen auth_config.toml)' -r
 complete -c oxdl -n "__fish_oxdl_using_subcommand ls" -l config-dir -d 'Directory holding the official client\'s auth_config.toml [default: ~/.config/oxen]' -r -F

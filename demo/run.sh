@@ -46,7 +46,7 @@ show oxdl ls ox/demo main -r --long
 show oxdl get ox/demo main/nested -r
 show find nested -type f
 show oxdl get ox/demo main/nested -r
-show oxdl get ox/demo main -r --include '**/*.txt' --dry-run
+show oxdl get ox/demo main -r --include '*.txt' --dry-run
 
 pipe() {
     printf '\n$ %s\n' "$1"

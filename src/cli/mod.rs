@@ -245,7 +245,9 @@ pub struct VerifyArgs {
     double quotes with C escapes (\\n, \\t, \\\", \\\\, \\xHH), which batch reads back. With -0, entries \
     end with NUL and names are written as they are:\n  \
     oxdl ls ox/demo main -r -0 | oxdl batch ox/demo -0 -C copy\n\n\
-    A file instead of a directory lists that one file."
+    A file instead of a directory lists that one file. --include and --exclude choose files by the \
+    rules of .gitignore, as for get -r (a name alone matches at any depth, a slash anchors):\n  \
+    oxdl ls ox/demo main -r --include '*.csv' --exclude '/scratch/'"
 )]
 pub struct LsArgs {
     /// Repository as NAMESPACE/NAME.
@@ -280,7 +282,8 @@ pub struct LsArgs {
     oxdl get ox/demo feature/x/hello.txt -o out/hello.txt\n  \
     oxdl get ox/demo main/images/cat.png --width 64 --height 64 -o thumb.png\n  \
     oxdl get ox/demo main/images -r                  # the tree, into ./images\n  \
-    oxdl get ox/demo main -r --include '**/*.csv'    # every CSV file of the revision\n  \
+    oxdl get ox/demo main -r --include '*.csv'       # every CSV file of the revision, at any depth\n  \
+    oxdl get ox/demo main -r --exclude 'cache/'      # all but the directories named cache\n  \
     oxdl get ox/demo main/images -r --dry-run        # what would be fetched")]
 pub struct GetArgs {
     /// Repository as NAMESPACE/NAME.
@@ -359,17 +362,29 @@ pub struct GetArgs {
     pub no_resume: bool,
 }
 
-/// Which files of a listing to keep: `--include` and `--exclude` globs on paths relative to the listed
-/// directory.
+/// Which files of a listing to keep: `--include` and `--exclude` patterns on paths relative to the listed
+/// directory, by the rules of `.gitignore` (see `crate::commands::filter`).
 #[derive(Debug, Args, Default)]
 pub struct Filters {
-    /// Only files whose path (relative to the listed directory) matches GLOB; `**` spans directories.
+    /// Only files matching PATTERN, by the rules of .gitignore: '*.bin' is every .bin file at any depth.
     /// Repeatable: a file matching any is kept.
-    #[arg(long, value_name = "GLOB")]
+    ///
+    /// PATTERN applies to paths relative to the listed directory. Without a slash it matches a name at
+    /// any depth, a file's or a directory's, which then covers all below it ('nested': everything in any
+    /// directory named nested); a slash at the start or in the middle anchors it to the listed directory
+    /// ('/top.txt', 'data/*.csv'); a trailing slash matches directories only ('cache/'); * stays within a
+    /// name, ** spans directories ('a/**/b'). When no file is kept, or a pattern matched nothing, oxdl
+    /// says so on stderr; the exit code stays 0.
+    #[arg(long, value_name = "PATTERN")]
     pub include: Vec<String>,
 
-    /// Leave out files whose relative path matches GLOB (beats --include). Repeatable.
-    #[arg(long, value_name = "GLOB")]
+    /// Leave out files matching PATTERN, or below a directory matching it (the rules of --include);
+    /// beats --include. Repeatable.
+    ///
+    /// 'nested' leaves out every directory named nested, at any depth, with all below it; '/top.txt'
+    /// only the top.txt of the listed directory. A directory below which nothing can be kept is not even
+    /// listed.
+    #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
 }
 

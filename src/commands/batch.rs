@@ -36,6 +36,7 @@ pub(crate) fn run(remote: &Remote, args: &BatchArgs, ui: &Ui, reporter: &Reporte
         shard: args.shard,
         revision: None,
         large: None,
+        from_listing: false,
     };
     execute(remote, &settings, source, ui, reporter)
 }

@@ -93,6 +93,10 @@ pub(crate) fn run(remote: &Remote, args: &LsArgs, ui: &Ui, reporter: &Reporter) 
         }
         page += 1;
     }
+    // Why nothing was listed, when the filters are why, and the filters that matched nothing.
+    for line in out.filter.messages(None) {
+        notes.note(line);
+    }
     if out.json {
         let summary = serde_json::json!({ "summary": { "files": out.files, "bytes": out.bytes } });
         writeln!(out.stdout, "{summary}").map_err(|err| write_failure(err, "stdout"))?;
@@ -143,6 +147,10 @@ impl<W: Write> Lines<W> {
     fn entry(&mut self, entry: &DirEntry, base: &str, recursive: bool) -> Result<()> {
         let path = relative(entry, base);
         if entry.is_dir {
+            // A directory below which nothing can be kept is passed over, as `get -r` does not list it.
+            if self.filter.prunes(&path) {
+                return Ok(());
+            }
             if recursive {
                 for child in entry.children.iter().flatten() {
                     self.entry(child, base, recursive)?;

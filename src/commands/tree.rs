@@ -65,11 +65,24 @@ pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter)
             settings: super::ranged_settings(args, remote),
             prefix: walk.resource(""),
         }),
+        from_listing: true,
     };
     let producer = Box::new(move |lines: SyncSender<Result<Entry>>, stop: &Stop| {
         let mut walk = walk;
-        if let Err(err) = walk.feed(&filter, &lines, stop) {
-            let _ = lines.send(Err(err.context(format!("cannot list {}", walk.given))));
+        match walk.feed(&filter, &lines, stop) {
+            Err(err) => {
+                let _ = lines.send(Err(err.context(format!("cannot list {}", walk.given))));
+            }
+            // Why nothing was kept, and the filters that matched nothing (before the summary line).
+            Ok(()) if !stop.is_set() => {
+                let empty = format!("oxdl: {} holds no files; nothing to download", walk.given);
+                let notes = Progress::notes(&walk.ui.display);
+                filter
+                    .messages(Some(&empty))
+                    .iter()
+                    .for_each(|line| notes.note(line));
+            }
+            Ok(()) => {}
         }
     });
     batch::execute(remote, &settings, Source::Produced(producer), ui, reporter)

@@ -7,6 +7,7 @@ mod auth;
 mod batch;
 mod cache;
 mod faults;
+mod filters;
 mod generated;
 mod get;
 mod properties;

@@ -121,11 +121,12 @@ fn get_r_filters_by_glob() {
             &["--exclude", "deeper/**"],
             &["a.txt", "empty.txt", "with space.txt"],
         ),
+        // A leading slash anchors: '*.txt' alone would match at any depth (tests/it/filters.rs).
         (
-            &["--include", "**/*.txt", "--exclude", "*.txt"],
+            &["--include", "**/*.txt", "--exclude", "/*.txt"],
             &["deeper/c.txt"],
         ),
-        (&["--include", "*.json"], &[]),
+        (&["--include", "/*.json"], &[]),
     ];
     for (filters, expected) in cases {
         let sandbox = Sandbox::new();

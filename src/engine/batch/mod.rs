@@ -49,6 +49,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) revision: Option<String>,
     /// How large files go by ranges (a directory download, whose listing gives paths and sizes).
     pub(crate) large: Option<Large>,
+    /// The files come from a directory listing, which says itself why it found none: no word of a list.
+    pub(crate) from_listing: bool,
 }
 
 /// Where the files to fetch come from.

@@ -61,7 +61,7 @@ pub(super) fn finish(
         errors.extend(outcome.errors);
         missing_hashes.push(outcome.missing);
     }
-    if summary.total() == 0 && errors.is_empty() {
+    if summary.total() == 0 && errors.is_empty() && !settings.from_listing {
         notes.note("oxdl: the hash list is empty; nothing to download");
     } else {
         notes.note(format!(

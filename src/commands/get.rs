@@ -103,8 +103,26 @@ fn download(
 ) -> Result<(Copied, Option<String>, Status)> {
     let context = || format!("cannot download {} from {}", args.resource, args.repo);
     let notes = Progress::notes(&ui.display);
-    if !(args.no_verify || args.width.is_some() || args.height.is_some()) {
+    // A resized image differs from the stored file by design; --no-verify asks for no check.
+    let verify = !(args.no_verify || args.width.is_some() || args.height.is_some());
+    let mut early = None;
+    if verify && ui.cache.is_some() {
+        // The cache may hold the file: a hit must not start a download.
         *expected = expected_content(remote, args, ui, &notes)?;
+    } else if verify {
+        // The metadata and the body are asked for at once, on two connections: one round trip, not
+        // two. The body is read only once the metadata is in, so that nothing is written before it is
+        // known what the bytes must be; a file that turns out to go by ranges drops it unread.
+        let (meta, body) = std::thread::scope(|scope| {
+            let meta = scope.spawn(|| expected_content(remote, args, ui, &notes));
+            let body = remote.get_version(&args.resource, None, None);
+            let meta = meta
+                .join()
+                .unwrap_or_else(|_| Err(fail(Kind::Other, "the metadata thread crashed")));
+            (meta, body)
+        });
+        *expected = meta?;
+        early = Some(body);
     }
     // Only a regular file: its bytes are checked before they appear; a stream's could not be taken back.
     if let (Some(cache), Some(meta), Target::File(path)) = (&ui.cache, &*expected, &*target)
@@ -119,7 +137,8 @@ fn download(
         return Ok((copied, revision, Status::Cached));
     }
     if let (Target::File(path), Some(meta)) = (&*target, expected.as_ref())
-        && let Some((copied, revision)) = ranged(remote, args, ui, reporter, meta, path, &notes)?
+        && let Some((copied, revision)) =
+            ranged(remote, args, ui, reporter, meta, path, &mut early)?
     {
         if let Some(cache) = &ui.cache {
             cache.insert(path, copied.hash, &|line| notes.note(line));
@@ -128,11 +147,16 @@ fn download(
     }
     let mut backoff = ui.retry.backoff();
     let (shown, copied, revision) = loop {
+        // The body asked for with the metadata serves if it is the version the metadata describes.
+        let started = early
+            .take()
+            .and_then(|body| same_version(body, expected.as_ref()));
         match attempt(
             remote,
             args,
             target,
             expected.as_ref(),
+            started,
             &ui.display,
             reporter.wants_sha256(),
         ) {
@@ -156,7 +180,9 @@ fn download(
 }
 
 /// A large file through parallel ranges (see `ranged`): the copy and revision, or `None` when the file
-/// takes one stream (below `--chunk-threshold`, resized, or a server without the ranged route).
+/// takes one stream (below `--chunk-threshold`, resized, or a server without the ranged route). A body
+/// asked for `early` is dropped unread before the ranges start: its connection closes at once, so at
+/// most a round trip's worth of it was sent for nothing.
 fn ranged(
     remote: &Remote,
     args: &GetArgs,
@@ -164,12 +190,14 @@ fn ranged(
     reporter: &Reporter,
     meta: &Meta,
     path: &Path,
-    notes: &Progress,
+    early: &mut Option<Result<Download>>,
 ) -> Result<Option<(Copied, Option<String>)>> {
     let settings = super::ranged_settings(args, remote);
     if args.width.is_some() || args.height.is_some() || !settings.applies(meta.size) {
         return Ok(None);
     }
+    drop(early.take());
+    let notes = Progress::notes(&ui.display);
     let job = ranged::Job {
         resource: meta.pinned.as_deref().unwrap_or(&args.resource),
         meta,
@@ -245,20 +273,41 @@ fn expected_content(
     }
 }
 
-/// One try: request, stream to the target, check, publish.
+/// The body asked for by revision as given, alongside the metadata: kept (or its failure, for the
+/// retry loop) unless it is another version of the file than the metadata's, which happens when a
+/// branch moves between the two requests. Then the file is asked for again, by the metadata's commit.
+fn same_version(body: Result<Download>, expected: Option<&Meta>) -> Option<Result<Download>> {
+    let other = match (&body, expected.and_then(|m| m.revision.as_deref())) {
+        (Ok(download), Some(meta)) => download
+            .revision
+            .as_deref()
+            .is_some_and(|revision| revision != meta),
+        _ => false,
+    };
+    (!other).then_some(body)
+}
+
+/// One try: request (unless `started` already did), stream to the target, check, publish.
 fn attempt(
     remote: &Remote,
     args: &GetArgs,
     target: &mut Target,
     expected: Option<&Meta>,
+    started: Option<Result<Download>>,
     display: &Display,
     sha256: bool,
 ) -> Result<(String, Copied, Option<String>)> {
-    // Pinned to the commit the metadata came from, so the bytes match the hash they are checked against.
-    let resource = expected
-        .and_then(|m| m.pinned.as_deref())
-        .unwrap_or(&args.resource);
-    let download = remote.get_version(resource, args.width, args.height)?;
+    let download = match started {
+        Some(download) => download?,
+        None => {
+            // Pinned to the commit the metadata came from, so the bytes match the hash they are
+            // checked against.
+            let resource = expected
+                .and_then(|m| m.pinned.as_deref())
+                .unwrap_or(&args.resource);
+            remote.get_version(resource, args.width, args.height)?
+        }
+    };
     let revision = download.revision.clone();
     let mut progress = Progress::for_bytes(display, download.length.or(expected.map(|m| m.size)));
     let (shown, copied) = save(download, target, expected, sha256, &mut progress)?;

@@ -467,7 +467,7 @@ fn verbose_shows_requests_but_never_the_token() {
     );
     run.expect_code(0)
         .expect_stderr(&format!(
-            "> GET {}/api/repos/ox/demo/versions/175b5b0eb33472df934319ae60476e1e/hello.txt (authorization: Bearer <redacted>)",
+            "> GET {}/api/repos/ox/demo/versions/main/hello.txt (authorization: Bearer <redacted>)",
             server.url
         ))
         .expect_stderr("< 200 OK after ")

@@ -22,15 +22,23 @@ fn get_to_file_by_default_name_reports_revision() {
         fixture_body("get-hello")
     );
     assert_eq!(sandbox.files(), vec!["hello.txt"]);
+    // The metadata and the body are asked for at once (so in either order), the body by the revision
+    // as given: its `oxen-revision-id` tells whether it is the version the metadata describes.
     let requests = server.requests();
-    assert_eq!(requests[0].target, "/api/repos/ox/demo/meta/main/hello.txt");
-    let request = &requests[1];
-    assert_eq!(request.method, "GET");
-    // Pinned to the commit the metadata resolved `main` to, so bytes and hash come from one commit.
+    let mut targets: Vec<&str> = requests.iter().map(|r| r.target.as_str()).collect();
+    targets.sort();
     assert_eq!(
-        request.target,
-        format!("/api/repos/ox/demo/versions/{MAIN_COMMIT}/hello.txt")
+        targets,
+        vec![
+            "/api/repos/ox/demo/meta/main/hello.txt",
+            "/api/repos/ox/demo/versions/main/hello.txt"
+        ]
     );
+    let request = requests
+        .iter()
+        .find(|r| r.target.contains("/versions/"))
+        .unwrap();
+    assert_eq!(request.method, "GET");
     assert_eq!(
         request.header("user-agent"),
         Some(concat!("oxdl/", env!("CARGO_PKG_VERSION")))
@@ -119,13 +127,16 @@ fn get_percent_encodes_each_segment() {
     );
     // Odd names that are not in the repository still show how they are sent.
     get(&sandbox, &server, &["main/we#ird?/50%+1.txt", "-o", "-"]).expect_code(3);
-    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    // Metadata and body go out at once, so their order is not fixed.
+    let mut targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    targets.sort();
     assert_eq!(
         targets,
         vec![
             "/api/repos/ox/demo/meta/main/nested/with%20space.txt",
-            &format!("/api/repos/ox/demo/versions/{MAIN_COMMIT}/nested/with%20space.txt"),
             "/api/repos/ox/demo/meta/main/we%23ird%3F/50%25%2B1.txt",
+            "/api/repos/ox/demo/versions/main/nested/with%20space.txt",
+            "/api/repos/ox/demo/versions/main/we%23ird%3F/50%25%2B1.txt",
         ]
     );
     get(
@@ -588,4 +599,62 @@ fn get_refuses_a_zero_resize() {
     }
     assert!(server.requests().is_empty());
     assert!(sandbox.files().is_empty());
+}
+
+#[test]
+fn get_asks_for_the_metadata_and_the_body_at_once() {
+    // Answered late, so that two requests sent one after the other could not overlap.
+    let server = TestServer::with(Config {
+        latency: Some(std::time::Duration::from_millis(150)),
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/hello.txt"])
+        .expect_code(0)
+        .expect_stderr(&format!(
+            "hello.txt: 49 bytes, revision {MAIN_COMMIT}, verified"
+        ));
+    assert_eq!(
+        std::fs::read(sandbox.join("hello.txt")).unwrap(),
+        fixture_body("get-hello")
+    );
+    assert_eq!(server.requests().len(), 2, "the metadata and the body");
+    assert_eq!(server.max_in_flight(), 2, "both in flight at once");
+}
+
+#[test]
+fn get_asks_again_by_commit_when_the_branch_moved_between_its_two_requests() {
+    // The metadata sees `main` at the feature commit; the body asked for by branch is still main's.
+    let server = TestServer::with(Config {
+        meta: support::server::MetaMode::Moved {
+            branch: "main".to_string(),
+            to: FEATURE_COMMIT.to_string(),
+        },
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/hello.txt"])
+        .expect_code(0)
+        .expect_stderr(&format!("revision {FEATURE_COMMIT}, verified"));
+    // The bytes the metadata describes, not the ones first sent.
+    assert_eq!(
+        std::fs::read(sandbox.join("hello.txt")).unwrap(),
+        fixture_body("get-branch-slash")
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.target == format!("/api/repos/ox/demo/versions/{FEATURE_COMMIT}/hello.txt")),
+        "asked again by the metadata's commit"
+    );
+}
+
+#[test]
+fn get_without_verification_sends_one_request() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/hello.txt", "--no-verify"]).expect_code(0);
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(targets, vec!["/api/repos/ox/demo/versions/main/hello.txt"]);
 }

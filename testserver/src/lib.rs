@@ -54,7 +54,7 @@ pub enum BatchRoutes {
 }
 
 /// How the metadata route behaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetaMode {
     /// As the real server: hash and size of the file.
     Real,
@@ -62,6 +62,9 @@ pub enum MetaMode {
     Absent,
     /// Claims a different hash than the bytes served.
     WrongHash,
+    /// As if `branch` moved to commit `to` just before the metadata was asked for: the metadata
+    /// describes the file at `to`, while downloads by the branch name still serve the old commit.
+    Moved { branch: String, to: String },
 }
 
 /// A misbehaviour for one request: each request takes the next fault in the queue, if any.
@@ -106,6 +109,10 @@ pub struct Config {
     pub meta: MetaMode,
     /// Misbehaviours for the first requests, one each, in order.
     pub faults: Vec<Fault>,
+    /// When set, `faults` apply only to requests whose target contains this text (say `/chunk/`); the
+    /// others are answered normally and take none. For clients that send requests at once, whose order
+    /// of arrival is not fixed.
+    pub faults_for: Option<String>,
     /// Serve `GET /chunk/...` (byte ranges) as real servers do; off, it is the generic route-missing 404.
     pub chunk_route: bool,
     /// Pace every response body to at most this many bytes per second (each connection on its own), as a
@@ -144,6 +151,7 @@ impl Default for Config {
             cut_get_after: None,
             meta: MetaMode::Real,
             faults: Vec::new(),
+            faults_for: None,
             chunk_route: true,
             rate: None,
             dir_delay: None,
@@ -358,11 +366,18 @@ impl State {
     }
 
     fn answer(&self, request: &Recorded) -> Response {
-        let fault = self
-            .faults
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front();
+        let faulty = match &self.config.faults_for {
+            Some(part) => request.target.contains(part.as_str()),
+            None => true,
+        };
+        let fault = if faulty {
+            self.faults
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front()
+        } else {
+            None
+        };
         match fault {
             Some(Fault::Status {
                 status,
@@ -573,6 +588,13 @@ impl State {
         if self.config.meta == MetaMode::Absent {
             return generic_404();
         }
+        let mut moved = resource.to_vec();
+        if let MetaMode::Moved { branch, to } = &self.config.meta
+            && resource.first() == Some(&branch.as_str())
+        {
+            moved[0] = to.as_str();
+        }
+        let resource = &moved[..];
         let Some((commit, path)) = self.repo.resolve(resource) else {
             return path_missing(&resource.join("/"));
         };

@@ -57,6 +57,9 @@ struct Pattern {
     /// For a pattern anchored to the listed directory, its leading names that hold no wildcard: only a
     /// directory on that way, or below its end, can hold a match. `None` for a name matched at any depth.
     literal: Option<Vec<String>>,
+    /// For an anchored pattern without `**` (or `{…}`), how many names every path it matches has: below
+    /// a directory that deep, only a match of that directory or one above could keep a file.
+    depth: Option<usize>,
     /// Files matched (directly or by a directory above them), plus directories left out whole by it.
     hits: AtomicU64,
 }
@@ -211,10 +214,12 @@ impl Side {
                     .map(str::to_string)
                     .collect()
             });
+            let fixed = anchored && !body.contains("**") && !body.contains(['{', '}']);
             patterns.push(Pattern {
                 given: text.clone(),
                 dir_only,
                 literal,
+                depth: fixed.then(|| body.split('/').count()),
                 hits: AtomicU64::new(0),
             });
         }
@@ -278,8 +283,12 @@ impl Side {
         let names: Vec<&str> = path.split('/').collect();
         self.patterns.iter().any(|pattern| match &pattern.literal {
             None => true,
-            // Below a directory off the pattern's literal way, nothing can match it.
-            Some(literal) => names.iter().zip(literal).all(|(name, lit)| name == lit),
+            // Below a directory off the pattern's literal way, or as deep as its paths, nothing can
+            // match it (the directory itself, or one above, did not).
+            Some(literal) => {
+                names.iter().zip(literal).all(|(name, lit)| name == lit)
+                    && pattern.depth.is_none_or(|depth| names.len() < depth)
+            }
         })
     }
 
@@ -472,11 +481,13 @@ mod tests {
             assert!(!f.prunes(dir), "{dir}");
         }
         assert!(f.prunes("logs/sub") && !f.keeps("logs/sub/x.txt"));
-        // Includes prune the directories off their literal way, and only those.
+        // Includes prune the directories off their literal way, or as deep as their paths, and only
+        // those.
         let inc = filter(&["/images/*.png", "data/train/**"], &[]);
         for (dir, pruned) in [
             ("images", false),
-            ("images/sub", false),
+            ("images/sub", true),
+            ("images/x.png", false),
             ("data", false),
             ("data/train", false),
             ("data/train/deep", false),
@@ -486,13 +497,25 @@ mod tests {
         ] {
             assert_eq!(inc.prunes(dir), pruned, "{dir}");
         }
-        // A name at any depth, or a wildcard first, may be anywhere.
+        // A name at any depth, or a wildcard first, may be anywhere (less deep than the pattern).
         for include in ["*.png", "**/images/*", "[id]*/x", "nested"] {
             let f = filter(&[include], &[]);
-            assert!(!f.prunes("a/b") && !f.prunes("other"), "{include}");
+            assert!(!f.prunes("a") && !f.prunes("other"), "{include}");
         }
+        assert!(!filter(&["**/images/*"], &[]).prunes("a/b/c"));
+        assert!(filter(&["[id]*/x"], &[]).prunes("i/b"));
         // An include matching a directory above keeps all below it.
         assert!(!filter(&["/a/b"], &[]).prunes("a/b/c/d"));
+        assert!(filter(&["/a/b"], &[]).prunes("a/c"));
+        let f = filter(&["/a/*/c", "x/{y/z,w}"], &[]);
+        for dir in ["a", "a/b", "x/y", "x/y/z", "x/w"] {
+            assert!(!f.prunes(dir), "{dir}");
+        }
+        assert!(!f.prunes("a/b/c/d"), "below a directory it matches");
+        for dir in ["a/b/d", "a/b/d/e", "b"] {
+            assert!(f.prunes(dir), "{dir}");
+        }
+        assert!(f.keeps("a/b/c/d/e") && !f.keeps("a/b/d/c"));
     }
 
     #[test]

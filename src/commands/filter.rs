@@ -519,6 +519,61 @@ mod tests {
     }
 
     #[test]
+    fn pruning_never_leaves_out_a_file_that_would_be_kept() {
+        let names = ["a", "b", "x.png", "data"];
+        let mut paths = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = paths
+                .iter()
+                .flat_map(|p| names.iter().map(move |n| format!("{p}/{n}")))
+                .collect();
+            paths.extend(longer);
+        }
+        let paths: Vec<&str> = paths.iter().map(|p| p.trim_start_matches('/')).collect();
+        let patterns = [
+            "a",
+            "/a",
+            "a/",
+            "/a/b",
+            "a/*",
+            "a/**",
+            "**/b",
+            "a/**/b",
+            "*.png",
+            "/*.png",
+            "data/*.png",
+            "[ab]/x.png",
+            "*/b/",
+            "/data/**/*.png",
+            "{a,b}/x.png",
+        ];
+        let mut pruned = 0;
+        for include in patterns
+            .iter()
+            .map(|p| vec![*p])
+            .chain([vec![], vec!["a", "/b/x.png"]])
+        {
+            for exclude in patterns.iter().map(|p| vec![*p]).chain([vec![]]) {
+                let f = filter(&include, &exclude);
+                for dir in paths.iter().filter(|p| !p.is_empty()) {
+                    if !f.prunes(dir) {
+                        continue;
+                    }
+                    pruned += 1;
+                    let below = format!("{dir}/");
+                    for path in paths.iter().filter(|p| p.starts_with(&below)) {
+                        assert!(
+                            !f.keeps(path),
+                            "{include:?} {exclude:?}: {dir} pruned, {path} kept"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(pruned > 1000, "{pruned}");
+    }
+
+    #[test]
     fn messages_name_the_patterns_that_matched_nothing() {
         let f = filter(&["*.bin"], &[]);
         for path in ["a.txt", "nested/b.txt"] {

@@ -57,6 +57,9 @@ struct Pattern {
     /// For a pattern anchored to the listed directory, its leading names that hold no wildcard: only a
     /// directory on that way, or below its end, can hold a match. `None` for a name matched at any depth.
     literal: Option<Vec<String>>,
+    /// For an anchored pattern without `**` (or `{…}`), how many names every path it matches has: below
+    /// a directory that deep, only a match of that directory or one above could keep a file.
+    depth: Option<usize>,
     /// Files matched (directly or by a directory above them), plus directories left out whole by it.
     hits: AtomicU64,
 }
@@ -211,10 +214,12 @@ impl Side {
                     .map(str::to_string)
                     .collect()
             });
+            let fixed = anchored && !body.contains("**") && !body.contains(['{', '}']);
             patterns.push(Pattern {
                 given: text.clone(),
                 dir_only,
                 literal,
+                depth: fixed.then(|| body.split('/').count()),
                 hits: AtomicU64::new(0),
             });
         }
@@ -278,8 +283,12 @@ impl Side {
         let names: Vec<&str> = path.split('/').collect();
         self.patterns.iter().any(|pattern| match &pattern.literal {
             None => true,
-            // Below a directory off the pattern's literal way, nothing can match it.
-            Some(literal) => names.iter().zip(literal).all(|(name, lit)| name == lit),
+            // Below a directory off the pattern's literal way, or as deep as its paths, nothing can
+            // match it (the directory itself, or one above, did not).
+            Some(literal) => {
+                names.iter().zip(literal).all(|(name, lit)| name == lit)
+                    && pattern.depth.is_none_or(|depth| names.len() < depth)
+            }
         })
     }
 
@@ -333,227 +342,4 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn filter(include: &[&str], exclude: &[&str]) -> Filter {
-        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        Filter::new(&Filters {
-            include: owned(include),
-            exclude: owned(exclude),
-        })
-        .unwrap()
-    }
-
-    fn error(include: &str) -> String {
-        let given = Filters {
-            include: vec![include.to_string()],
-            exclude: Vec::new(),
-        };
-        Filter::new(&given).err().unwrap().to_string()
-    }
-
-    #[test]
-    fn includes_excludes_and_double_stars() {
-        let all = filter(&[], &[]);
-        assert!(all.keeps("a/b.txt"));
-        let deep = filter(&["**/*.csv"], &[]);
-        assert!(deep.keeps("data.csv") && deep.keeps("a/b/data.csv"));
-        let both = filter(&["images/**"], &["**/*.tmp"]);
-        assert!(both.keeps("images/a/x.png"));
-        assert!(!both.keeps("images/x.tmp"), "an exclude beats an include");
-        assert!(!both.keeps("other/x.png"));
-        let between = filter(&["a/**/b"], &[]);
-        for (path, kept) in [
-            ("a/b", true),
-            ("a/x/y/b", true),
-            ("a/b/under", true),
-            ("x/a/b", false),
-        ] {
-            assert_eq!(between.keeps(path), kept, "{path}");
-        }
-    }
-
-    #[test]
-    fn a_name_alone_matches_at_any_depth_and_a_slash_anchors() {
-        let name = filter(&["*.txt"], &[]);
-        for (path, kept) in [
-            ("top.txt", true),
-            ("a/b/c.txt", true),
-            ("a.txt/inside.bin", true),
-            ("a/txt", false),
-            ("a.txt.bak", false),
-        ] {
-            assert_eq!(name.keeps(path), kept, "{path}");
-        }
-        let top = filter(&["/top.txt"], &[]);
-        assert!(top.keeps("top.txt") && !top.keeps("a/top.txt"));
-        let middle = filter(&["dir/*.txt"], &[]);
-        assert!(middle.keeps("dir/x.txt") && !middle.keeps("a/dir/x.txt"));
-        assert!(!middle.keeps("dir/sub/x.txt"), "* stays within one name");
-        assert!(!middle.keeps("x.txt"));
-    }
-
-    #[test]
-    fn a_directory_matched_covers_everything_below_it() {
-        let out = filter(&[], &["nested"]);
-        for (path, kept) in [
-            ("nested", false),
-            ("nested/a.txt", false),
-            ("x/nested/deep/b.txt", false),
-            ("nestedx/a.txt", true),
-            ("a/nested.txt", true),
-        ] {
-            assert_eq!(out.keeps(path), kept, "{path}");
-        }
-        let only = filter(&["nested"], &[]);
-        assert!(only.keeps("x/nested/a/b.txt") && only.keeps("nested"));
-        assert!(!only.keeps("x/a.txt"));
-        // A trailing slash: directories only.
-        let dirs = filter(&[], &["build/"]);
-        assert!(
-            dirs.keeps("build") && dirs.keeps("x/build"),
-            "files named build"
-        );
-        assert!(!dirs.keeps("build/a.o") && !dirs.keeps("x/build/y/a.o"));
-        let anchored_dir = filter(&["/data/"], &[]);
-        assert!(anchored_dir.keeps("data/a.csv") && !anchored_dir.keeps("x/data/a.csv"));
-        assert!(
-            !anchored_dir.keeps("data"),
-            "a file named data is no directory"
-        );
-    }
-
-    #[test]
-    fn malformed_and_empty_patterns_are_usage_errors() {
-        let message = error("a[");
-        assert!(message.starts_with("--include 'a[': "), "{message}");
-        assert!(!message.contains("**/"), "the pattern as given: {message}");
-        for empty in ["", "/", "//"] {
-            assert_eq!(
-                error(empty),
-                format!("--include '{empty}': an empty pattern matches nothing")
-            );
-        }
-    }
-
-    #[test]
-    fn a_directory_is_pruned_only_when_nothing_below_it_can_be_kept() {
-        let f = filter(
-            &[],
-            &[
-                "scratch/**",
-                "**/cache/**",
-                "*.tmp",
-                "logs/*",
-                "nested",
-                "out/",
-            ],
-        );
-        for dir in [
-            "scratch",
-            "a/cache",
-            "cache",
-            "a/b/cache",
-            "nested",
-            "a/b/nested",
-            "a/out",
-            "x.tmp",
-        ] {
-            assert!(f.prunes(dir), "{dir}");
-            assert!(
-                !f.keeps(&format!("{dir}/x/y.txt")),
-                "{dir}: pruning agrees with keeps"
-            );
-        }
-        // logs/* matches what is directly in logs, so a directory there too, but not logs itself;
-        // scratch/** is anchored, so a/scratch is not covered.
-        for dir in ["scratch2", "a/scratch", "logs", "a", "cachex", "nestedx"] {
-            assert!(!f.prunes(dir), "{dir}");
-        }
-        assert!(f.prunes("logs/sub") && !f.keeps("logs/sub/x.txt"));
-        // Includes prune the directories off their literal way, and only those.
-        let inc = filter(&["/images/*.png", "data/train/**"], &[]);
-        for (dir, pruned) in [
-            ("images", false),
-            ("images/sub", false),
-            ("data", false),
-            ("data/train", false),
-            ("data/train/deep", false),
-            ("data/test", true),
-            ("other", true),
-            ("a/images", true),
-        ] {
-            assert_eq!(inc.prunes(dir), pruned, "{dir}");
-        }
-        // A name at any depth, or a wildcard first, may be anywhere.
-        for include in ["*.png", "**/images/*", "[id]*/x", "nested"] {
-            let f = filter(&[include], &[]);
-            assert!(!f.prunes("a/b") && !f.prunes("other"), "{include}");
-        }
-        // An include matching a directory above keeps all below it.
-        assert!(!filter(&["/a/b"], &[]).prunes("a/b/c/d"));
-    }
-
-    #[test]
-    fn messages_name_the_patterns_that_matched_nothing() {
-        let f = filter(&["*.bin"], &[]);
-        for path in ["a.txt", "nested/b.txt"] {
-            assert!(!f.keeps(path));
-        }
-        assert_eq!(
-            f.messages(Some("empty")),
-            ["oxdl: no file matched --include '*.bin' (2 files listed)"]
-        );
-        let f = filter(&["*.bin", "*.pt"], &["tmp", "cache/"]);
-        assert!(!f.keeps("a.txt"));
-        assert_eq!(
-            f.messages(None),
-            [
-                "oxdl: no file matched --include '*.bin' or --include '*.pt' (1 file listed)",
-                "oxdl: warning: --exclude 'tmp' matched no file",
-                "oxdl: warning: --exclude 'cache/' matched no directory",
-            ]
-        );
-        let f = filter(&["*.txt", "typo*"], &["nested", "*.tmp"]);
-        assert!(f.prunes("nested") && !f.keeps("x/nested/a.txt") && !f.keeps("b.bin"));
-        assert_eq!(
-            f.messages(None),
-            [
-                "oxdl: no file left: --exclude 'nested' excluded every file that --include '*.txt' \
-                 matched (2 files listed, 1 directory left out)",
-                "oxdl: warning: --include 'typo*' matched no file",
-                "oxdl: warning: --exclude '*.tmp' matched no file",
-            ]
-        );
-        let f = filter(&["a", "b", "c"], &[]);
-        assert!(!f.keeps("d"));
-        assert_eq!(
-            f.messages(None),
-            ["oxdl: no file matched --include 'a', --include 'b' or --include 'c' (1 file listed)"]
-        );
-        let f = filter(&[], &["nested", "*.txt"]);
-        assert!(f.prunes("nested"));
-        assert_eq!(
-            f.messages(None),
-            [
-                "oxdl: no file left: --exclude 'nested' excluded every file (0 files listed, 1 \
-                 directory left out)",
-                "oxdl: warning: --exclude '*.txt' matched no file",
-            ]
-        );
-        // Something kept: only the patterns that matched nothing.
-        let f = filter(&["*.txt", "typo*"], &[]);
-        assert!(f.keeps("a.txt"));
-        assert_eq!(
-            f.messages(None),
-            ["oxdl: warning: --include 'typo*' matched no file"]
-        );
-        // Nothing at all: the caller's words, or nothing.
-        let f = filter(&["*.txt"], &[]);
-        assert_eq!(f.messages(Some("empty")), ["empty"]);
-        assert!(f.messages(None).is_empty());
-        let none = filter(&[], &[]);
-        assert!(none.keeps("a") && none.messages(None).is_empty());
-    }
-}
+mod tests;

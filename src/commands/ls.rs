@@ -147,8 +147,9 @@ impl<W: Write> Lines<W> {
     fn entry(&mut self, entry: &DirEntry, base: &str, recursive: bool) -> Result<()> {
         let path = relative(entry, base);
         if entry.is_dir {
+            let shown = recursive || (self.long && !self.json);
             // A directory below which nothing can be kept is passed over, as `get -r` does not list it.
-            if self.filter.prunes(&path) {
+            if !shown || self.filter.prunes(&path) {
                 return Ok(());
             }
             if recursive {

@@ -2,7 +2,27 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+
+/// Starts the server binary with `args` (stderr piped when `stderr`, else dropped) and returns it with the
+/// URL it prints.
+fn spawn(args: &[&str], stderr: bool) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxdl-testserver"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(if stderr {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    (child, url.trim().to_string())
+}
 
 /// Sends one raw HTTP/1.1 request with `connection: close` and returns the whole answer.
 fn request(url: &str, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
@@ -24,17 +44,10 @@ fn serves_a_directory_on_a_port_it_prints() {
     let dir = tempfile_dir();
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("sub/hello.txt"), b"hello from disk\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oxdl-testserver"))
-        .args([dir.to_str().unwrap(), "--port", "0", "--repo", "me/data"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim().to_string();
+    let (mut child, url) = spawn(
+        &[dir.to_str().unwrap(), "--port", "0", "--repo", "me/data"],
+        false,
+    );
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert!(!url.ends_with(":0"));
 
@@ -85,18 +98,18 @@ fn generates_a_large_tree_on_request() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("own.txt"), b"own\n").unwrap();
     let list = dir.join("list.txt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oxdl-testserver"))
-        .args([dir.to_str().unwrap(), "--port", "0", "--generate", "2500"])
-        .arg("--write-list")
-        .arg(&list)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
+    let (mut child, url) = spawn(
+        &[
+            dir.to_str().unwrap(),
+            "--port",
+            "0",
+            "--generate",
+            "2500",
+            "--write-list",
+            list.to_str().unwrap(),
+        ],
+        false,
+    );
     let text = std::fs::read_to_string(&list).unwrap();
     let generated: Vec<&str> = text.lines().filter(|l| l.contains(" generated/")).collect();
     assert_eq!(generated.len(), 2500);
@@ -125,20 +138,20 @@ fn latency_delays_each_answer_and_requests_are_logged() {
     let dir = tempfile_dir().with_extension("latency");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("hello.txt"), b"hello\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oxdl-testserver"))
-        .args([dir.to_str().unwrap(), "--port", "0", "--latency", "100"])
-        .arg("--log-requests")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
+    let (mut child, url) = spawn(
+        &[
+            dir.to_str().unwrap(),
+            "--port",
+            "0",
+            "--latency",
+            "100",
+            "--log-requests",
+        ],
+        true,
+    );
     let started = std::time::Instant::now();
     let answer = request(
-        url.trim(),
+        &url,
         "GET",
         "/api/repos/ox/demo/versions/main/hello.txt",
         b"",

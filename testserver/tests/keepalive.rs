@@ -76,13 +76,11 @@ fn a_streamed_answer_to_http_1_0_ends_with_the_connection() {
     let server = start(Config::default());
     let list = gzip(format!("{}\n", hash_of(b"hello\n")).as_bytes());
     let mut conn = Conn::open(&server);
-    let mut request = format!(
-        "QUERY /api/repos/ox/demo/versions HTTP/1.0\r\nConnection: keep-alive\r\ncontent-length: {}\r\n\r\n",
-        list.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(&list);
-    conn.send(&request);
+    conn.send(&batch_request(
+        "HTTP/1.0",
+        "Connection: keep-alive\r\n",
+        &list,
+    ));
     let answer = conn.answer(false);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("transfer-encoding"), None);
@@ -105,13 +103,7 @@ fn request_bodies_are_read_whole_before_the_next_request() {
     let mut conn = Conn::open(&server);
 
     // With a length.
-    let mut request = format!(
-        "QUERY /api/repos/ox/demo/versions HTTP/1.1\r\ncontent-length: {}\r\n\r\n",
-        list.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(&list);
-    conn.send(&request);
+    conn.send(&batch_request("HTTP/1.1", "", &list));
     let answer = conn.answer(false);
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("transfer-encoding"), Some("chunked"));
@@ -207,4 +199,15 @@ fn idle_kept_alive_connections_are_not_in_flight() {
     assert_eq!(server.connections(), 3);
     assert_eq!(server.max_in_flight(), 1);
     assert_eq!(server.max_dir_in_flight(), 1);
+}
+
+/// A batch request (QUERY) of `version` with `headers` (each ending in CRLF) and `list` as its body.
+fn batch_request(version: &str, headers: &str, list: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "QUERY /api/repos/ox/demo/versions {version}\r\n{headers}content-length: {}\r\n\r\n",
+        list.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(list);
+    request
 }

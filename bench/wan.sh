@@ -30,13 +30,18 @@ WORK=${BENCH_DIR:-/tmp/oxdl-wan}
 SHM=${SHM_DIR:-/dev/shm/oxdl-wan}
 PAGE_RUNS=${PAGE_RUNS:-11}
 
-for tool in curl timeout /usr/bin/time; do
+for tool in curl flock timeout /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }
 done
 
+mkdir -p "$WORK" "$SHM"
+# Two runs on the same directories would delete each other's outputs: the second one stops here.
+exec 8>"$WORK/.lock" 9>"$SHM/.lock"
+flock -n 8 && flock -n 9 ||
+    { echo "bench: another bench/wan.sh is using $WORK or $SHM (set BENCH_DIR and SHM_DIR)" >&2; exit 1; }
+
 cargo build --release --locked -p oxdl -p oxdl-testserver
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
-mkdir -p "$WORK" "$SHM"
 
 # The data, made once: tree/dNN/sNN/fN.txt (20 × 20 × 5 = 2,000 files), tree/big/fNNNN.txt (1,500 files in
 # one directory), hello.txt. Every file's bytes differ (no two share a hash).

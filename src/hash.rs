@@ -12,9 +12,35 @@ pub struct Wanted {
     pub destinations: Vec<PathBuf>,
     /// The size, when the source says.
     pub size: Option<u64>,
+    /// Indexes in `destinations` of the files found there with other content (a local edit): those
+    /// are replaced, and reported so. Usually empty.
+    pub replaced: Vec<usize>,
 }
 
 impl Wanted {
+    /// One file wanted at `destination`; `replaced` when a file with other content is there.
+    pub fn new(value: u128, destination: PathBuf, size: Option<u64>, replaced: bool) -> Self {
+        Wanted {
+            value,
+            destinations: vec![destination],
+            size,
+            replaced: if replaced { vec![0] } else { Vec::new() },
+        }
+    }
+
+    /// Adds a destination; `replaced` when a file with other content is there.
+    pub fn add(&mut self, destination: PathBuf, replaced: bool) {
+        if replaced {
+            self.replaced.push(self.destinations.len());
+        }
+        self.destinations.push(destination);
+    }
+
+    /// Whether the destination at `index` held other content, which it replaces.
+    pub fn replaces(&self, index: usize) -> bool {
+        self.replaced.contains(&index)
+    }
+
     /// The hash in the server's form: lowercase hex without leading zeros.
     pub fn hash(&self) -> String {
         hash_text(self.value)

@@ -66,8 +66,8 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
                 error: None,
             })?;
             reporter.summary(serde_json::json!({
-                "fetched": 1, "skipped": 0, "missing": 0, "failed": 0, "bytes": copied.bytes,
-                "revision": revision,
+                "fetched": 1, "from_cache": u8::from(status == Status::Cached), "skipped": 0,
+                "missing": 0, "failed": 0, "bytes": copied.bytes, "revision": revision,
             }))?;
             reporter.finish()
         }
@@ -83,7 +83,8 @@ pub fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter) -> Res
                 error: Some(&message),
             })?;
             reporter.summary(serde_json::json!({
-                "fetched": 0, "skipped": 0, "missing": 0, "failed": 1, "bytes": 0, "revision": null,
+                "fetched": 0, "from_cache": 0, "skipped": 0, "missing": 0, "failed": 1, "bytes": 0,
+                "revision": null,
             }))?;
             reporter.finish()?;
             Err(err)

@@ -42,15 +42,16 @@ pub fn parse(input: impl BufRead, source: &str) -> Result<Vec<Wanted>> {
         match index.get(&entry.value) {
             Some(&at) => {
                 let w: &mut Wanted = &mut wanted[at];
-                w.destinations.push(entry.destination);
+                w.add(entry.destination, false);
             }
             None => {
                 index.insert(entry.value, wanted.len());
-                wanted.push(Wanted {
-                    value: entry.value,
-                    destinations: vec![entry.destination],
-                    size: entry.size,
-                });
+                wanted.push(Wanted::new(
+                    entry.value,
+                    entry.destination,
+                    entry.size,
+                    false,
+                ));
             }
         }
     }
@@ -371,11 +372,7 @@ mod tests {
         fn read_all(&mut self) -> Result<Vec<Wanted>> {
             let mut all = Vec::new();
             while let Some(e) = self.next_entry()? {
-                all.push(Wanted {
-                    value: e.value,
-                    destinations: vec![e.destination],
-                    size: e.size,
-                });
+                all.push(Wanted::new(e.value, e.destination, e.size, false));
             }
             Ok(all)
         }

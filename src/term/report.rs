@@ -102,6 +102,12 @@ impl Reporter {
 
     /// Reports one file.
     pub fn file(&self, file: FileReport<'_>) -> Result<()> {
+        self.placed(file, false)
+    }
+
+    /// Reports one file put in place; `replaced` when it replaced a local file whose content was found
+    /// to differ (`"replaced":true` in its JSON object).
+    pub fn placed(&self, file: FileReport<'_>, replaced: bool) -> Result<()> {
         let path = file.path.to_string_lossy();
         if let (
             Some(sha),
@@ -122,6 +128,9 @@ impl Reporter {
             });
             if let Some(error) = file.error {
                 line["error"] = json!(error);
+            }
+            if replaced {
+                line["replaced"] = json!(true);
             }
             self.print_line(&line);
         }

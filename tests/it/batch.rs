@@ -1118,3 +1118,127 @@ fn batch_one_hash_at_thousands_of_paths_is_fetched_once_and_copied_to_all() {
         assert_eq!(fetched, 3000);
     }
 }
+
+/// The `--json` file objects of a run by path, and its summary.
+fn reports_by_path(run: &support::Run) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut lines = json_lines(&run.stdout);
+    let summary = lines.pop().unwrap()["summary"].clone();
+    lines.sort_by_key(|l| l["path"].as_str().unwrap().to_string());
+    (lines, summary)
+}
+
+/// `(path, status, replaced)` of each file object.
+fn outcomes(files: &[serde_json::Value]) -> Vec<(String, String, bool)> {
+    files
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+                f["replaced"] == true,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn batch_names_and_counts_the_local_files_it_replaces() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    batch(&sandbox, &server, &["-C", "out"], &with_paths_txt()).expect_code(0);
+    std::fs::write(sandbox.join("out/hello.txt"), b"my own hello").unwrap();
+    std::fs::write(sandbox.join("out/data.csv"), b"").unwrap();
+    let run = batch(
+        &sandbox,
+        &server,
+        &["-C", "out", "--json"],
+        &with_paths_txt(),
+    );
+    run.expect_code(0)
+        .expect_stderr("replaced: out/hello.txt (local content differed)")
+        .expect_stderr("replaced: out/data.csv (local content differed)")
+        .expect_stderr("2 fetched, 6 skipped, 0 missing, 0 failed, 2 replaced; ");
+    let (files, summary) = reports_by_path(&run);
+    let replaced: Vec<String> = outcomes(&files)
+        .into_iter()
+        .filter(|(_, _, replaced)| *replaced)
+        .map(|(path, status, _)| format!("{path} {status}"))
+        .collect();
+    assert_eq!(replaced, vec!["data.csv fetched", "hello.txt fetched"]);
+    assert_eq!(summary["replaced"], 2);
+    assert_eq!(summary["fetched"], 2);
+    assert_eq!(summary["from_cache"], 0);
+    for (_, path) in listed() {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("out/{path}"))).unwrap(),
+            repo_file(&path)
+        );
+    }
+}
+
+#[test]
+fn batch_names_the_copies_it_makes_over_local_edits() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let hello = hash_of(&repo_file("hello.txt"));
+    let two_paths = format!("{hello} a.txt\n{hello} b.txt\n");
+
+    // One path in place, the other edited: the copy from the first replaces the edit.
+    batch(&sandbox, &server, &["-C", "one"], &two_paths).expect_code(0);
+    std::fs::write(sandbox.join("one/b.txt"), b"edited").unwrap();
+    let run = batch(&sandbox, &server, &["-C", "one", "--json"], &two_paths);
+    run.expect_code(0)
+        .expect_stderr("replaced: one/b.txt (local content differed)")
+        .expect_stderr("0 fetched, 2 skipped, 0 missing, 0 failed, 1 replaced; ");
+    let (files, summary) = reports_by_path(&run);
+    assert_eq!(
+        outcomes(&files),
+        vec![
+            ("a.txt".to_string(), "skipped".to_string(), false),
+            ("b.txt".to_string(), "skipped".to_string(), true)
+        ]
+    );
+    assert_eq!(summary["replaced"], 1);
+    assert_eq!(
+        std::fs::read(sandbox.join("one/b.txt")).unwrap(),
+        repo_file("hello.txt")
+    );
+
+    // A hash met again after it was handed out (one file a request): its later path, edited, is filled
+    // after the fetch, and that replaces the edit.
+    std::fs::create_dir_all(sandbox.join("two")).unwrap();
+    std::fs::write(sandbox.join("two/b.txt"), b"edited").unwrap();
+    let run = batch(
+        &sandbox,
+        &server,
+        &["-C", "two", "--json", "--batch-size", "1"],
+        &two_paths,
+    );
+    run.expect_code(0)
+        .expect_stderr("replaced: two/b.txt (local content differed)")
+        .expect_stderr("2 fetched, 0 skipped, 0 missing, 0 failed, 1 replaced; ");
+    let (files, _) = reports_by_path(&run);
+    assert_eq!(
+        outcomes(&files),
+        vec![
+            ("a.txt".to_string(), "fetched".to_string(), false),
+            ("b.txt".to_string(), "fetched".to_string(), true)
+        ]
+    );
+    assert_eq!(
+        std::fs::read(sandbox.join("two/b.txt")).unwrap(),
+        repo_file("hello.txt")
+    );
+
+    // That later path already in place stays as it is: skipped, not copied over.
+    std::fs::remove_file(sandbox.join("two/a.txt")).unwrap();
+    let run = batch(
+        &sandbox,
+        &server,
+        &["-C", "two", "--batch-size", "1"],
+        &two_paths,
+    );
+    run.expect_code(0)
+        .expect_stderr("1 fetched, 1 skipped, 0 missing, 0 failed; ");
+    assert!(!run.stderr.contains("replaced"), "{}", run.stderr);
+}

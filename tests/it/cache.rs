@@ -122,7 +122,7 @@ fn a_second_batch_into_a_new_directory_downloads_nothing() {
     );
     run.expect_code(0)
         .expect_stderr("8 file(s) put in place from the cache in")
-        .expect_stderr("8 fetched, 0 skipped, 0 missing, 0 failed");
+        .expect_stderr("8 fetched (8 from the cache), 0 skipped, 0 missing, 0 failed");
     assert_eq!(
         downloads(&server),
         first,
@@ -583,4 +583,153 @@ fn two_runs_at_once_share_one_cache_safely() {
     )
     .expect_code(0);
     assert_eq!(downloads(&server), before);
+}
+
+/// The status of each file in `--json` lines, by path, and the summary.
+fn statuses_and_summary(run: &Run) -> (Vec<(String, String)>, serde_json::Value) {
+    let mut lines = json_lines(run);
+    let summary = lines.pop().unwrap()["summary"].clone();
+    let mut statuses: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["path"].as_str().unwrap().to_string(),
+                l["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    statuses.sort();
+    (statuses, summary)
+}
+
+#[test]
+fn with_a_warm_cache_get_r_counts_the_files_it_took_from_the_cache() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let cache = sandbox.join("cache");
+    let get_r = |into: &str| {
+        let args = ["--json", "get", "ox/demo", "main/nested", "-r", "-o", into];
+        oxdl(&sandbox, &server, &cache, &args, "")
+    };
+    // Cold: every file downloaded, none from the cache.
+    let run = get_r("one");
+    run.expect_code(0)
+        .expect_stderr("5 fetched, 0 skipped, 0 missing, 0 failed; 67 bytes written to one");
+    assert!(!run.stderr.contains("from the cache"), "{}", run.stderr);
+    let (statuses, summary) = statuses_and_summary(&run);
+    assert!(statuses.iter().all(|(_, s)| s == "fetched"), "{statuses:?}");
+    assert_eq!(
+        (summary["fetched"].clone(), summary["from_cache"].clone()),
+        (5.into(), 0.into())
+    );
+
+    // One entry gone: four files from the cache, one downloaded; `fetched` counts both.
+    std::fs::remove_file(entry(&cache, &hash_of(&repo_file("nested/a.txt")))).unwrap();
+    let run = get_r("two");
+    run.expect_code(0).expect_stderr(
+        "5 fetched (4 from the cache), 0 skipped, 0 missing, 0 failed; 67 bytes written to two",
+    );
+    let (statuses, summary) = statuses_and_summary(&run);
+    for (path, status) in &statuses {
+        let expected = if path == "a.txt" { "fetched" } else { "cached" };
+        assert_eq!(status, expected, "{path}");
+    }
+    assert_eq!(summary["fetched"], 5);
+    assert_eq!(summary["from_cache"], 4);
+    assert_eq!(summary["bytes"], 67);
+
+    // All of it from the cache.
+    let run = get_r("three");
+    run.expect_code(0)
+        .expect_stderr("5 fetched (5 from the cache), 0 skipped, 0 missing, 0 failed");
+    let (_, summary) = statuses_and_summary(&run);
+    assert_eq!(
+        (summary["fetched"].clone(), summary["from_cache"].clone()),
+        (5.into(), 5.into())
+    );
+
+    // A local edit replaced from the cache: a file from the cache, and a replaced one.
+    std::fs::write(sandbox.join("three/a.txt"), b"edited here").unwrap();
+    let run = get_r("three");
+    run.expect_code(0)
+        .expect_stderr("replaced: three/a.txt (local content differed)")
+        .expect_stderr("1 fetched (1 from the cache), 4 skipped, 0 missing, 0 failed, 1 replaced");
+    let lines = json_lines(&run);
+    let a = lines.iter().find(|l| l["path"] == "a.txt").unwrap();
+    assert_eq!(
+        (a["status"].clone(), a["replaced"].clone()),
+        ("cached".into(), true.into())
+    );
+    assert_eq!(lines.last().unwrap()["summary"]["replaced"], 1);
+    assert_eq!(
+        std::fs::read(sandbox.join("three/a.txt")).unwrap(),
+        repo_file("nested/a.txt")
+    );
+}
+
+#[test]
+fn with_a_warm_cache_batch_counts_the_files_it_took_from_the_cache() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    let cache = sandbox.join("cache");
+    let run = batch_into(&sandbox, &server, &cache, "one", &["--json"]);
+    run.expect_code(0)
+        .expect_stderr("8 fetched, 0 skipped, 0 missing, 0 failed");
+    let (_, summary) = statuses_and_summary(&run);
+    assert_eq!(
+        (summary["fetched"].clone(), summary["from_cache"].clone()),
+        (8.into(), 0.into())
+    );
+    assert_eq!(summary["replaced"], 0);
+
+    let run = batch_into(&sandbox, &server, &cache, "two", &["--json"]);
+    run.expect_code(0)
+        .expect_stderr("8 fetched (8 from the cache), 0 skipped, 0 missing, 0 failed");
+    let (statuses, summary) = statuses_and_summary(&run);
+    assert!(statuses.iter().all(|(_, s)| s == "cached"), "{statuses:?}");
+    assert_eq!(
+        (summary["fetched"].clone(), summary["from_cache"].clone()),
+        (8.into(), 8.into())
+    );
+
+    // A hash met again after it was handed out (one file a request): its later path is filled from
+    // the first after the fetch, and that came from the cache too.
+    let hello = hash_of(&repo_file("hello.txt"));
+    let list = format!("{hello} a.txt\n{hello} b.txt\n");
+    let args = [
+        "--json",
+        "batch",
+        "ox/demo",
+        "-",
+        "-C",
+        "three",
+        "--batch-size",
+        "1",
+    ];
+    let run = oxdl(&sandbox, &server, &cache, &args, &list);
+    run.expect_code(0)
+        .expect_stderr("2 file(s) put in place from the cache")
+        .expect_stderr("2 fetched (2 from the cache), 0 skipped");
+    let (statuses, summary) = statuses_and_summary(&run);
+    assert_eq!(
+        statuses,
+        vec![
+            ("a.txt".to_string(), "cached".to_string()),
+            ("b.txt".to_string(), "cached".to_string())
+        ]
+    );
+    assert_eq!(summary["from_cache"], 2);
+
+    // One file by path: its summary says where the bytes came from too.
+    let args = [
+        "--json",
+        "get",
+        "ox/demo",
+        "main/hello.txt",
+        "-o",
+        "four.txt",
+    ];
+    let run = oxdl(&sandbox, &server, &cache, &args, "");
+    run.expect_code(0);
+    assert_eq!(json_lines(&run)[1]["summary"]["from_cache"], 1);
 }

@@ -677,3 +677,138 @@ fn get_r_lists_many_directories_at_once() {
         server.max_dir_in_flight()
     );
 }
+
+/// The `--json` lines of a run: the file objects by path, and the summary.
+fn reports(run: &crate::support::Run) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut lines = crate::support::json_lines(&run.stdout);
+    let summary = lines.pop().unwrap()["summary"].clone();
+    lines.sort_by_key(|l| l["path"].as_str().unwrap().to_string());
+    (lines, summary)
+}
+
+#[test]
+fn get_r_names_and_counts_the_local_files_it_replaces() {
+    let server = TestServer::start();
+    let sandbox = Sandbox::new();
+    get(&sandbox, &server, &["main/nested", "-r"]).expect_code(0);
+    // A local edit of the same size, one of another size, and a file removed (nothing to replace).
+    let mut edited = repo_file("nested/a.txt");
+    edited[0] ^= 1;
+    std::fs::write(sandbox.join("nested/a.txt"), &edited).unwrap();
+    std::fs::write(sandbox.join("nested/deeper/b.json"), b"{}").unwrap();
+    std::fs::remove_file(sandbox.join("nested/empty.txt")).unwrap();
+
+    // A dry run says what it would replace, and replaces nothing.
+    let run = get(
+        &sandbox,
+        &server,
+        &["main/nested", "-r", "--dry-run", "--json"],
+    );
+    run.expect_code(0)
+        .expect_stderr("would replace: nested/a.txt (local content differs)")
+        .expect_stderr("would replace: nested/deeper/b.json (local content differs)")
+        .expect_stderr(
+            "dry run: 3 file(s) to fetch (25 bytes known), 2 already in place; 2 would replace a \
+             local file with other content; nothing was downloaded",
+        );
+    let (files, summary) = reports(&run);
+    let flagged: Vec<&str> = files
+        .iter()
+        .filter(|f| f["replaced"] == true)
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, vec!["a.txt", "deeper/b.json"]);
+    assert_eq!(summary["replaced"], 2);
+    assert_eq!(std::fs::read(sandbox.join("nested/a.txt")).unwrap(), edited);
+
+    let run = get(&sandbox, &server, &["main/nested", "-r", "--json"]);
+    run.expect_code(0)
+        .expect_stderr("replaced: nested/a.txt (local content differed)")
+        .expect_stderr("replaced: nested/deeper/b.json (local content differed)")
+        .expect_stderr("3 fetched, 2 skipped, 0 missing, 0 failed, 2 replaced; ");
+    assert!(!run.stderr.contains("empty.txt"), "{}", run.stderr);
+    let (files, summary) = reports(&run);
+    for file in &files {
+        let path = file["path"].as_str().unwrap();
+        let (status, replaced) = match path {
+            "a.txt" | "deeper/b.json" => ("fetched", serde_json::json!(true)),
+            "empty.txt" => ("fetched", serde_json::Value::Null),
+            _ => ("skipped", serde_json::Value::Null),
+        };
+        assert_eq!(
+            (file["status"].as_str(), &file["replaced"]),
+            (Some(status), &replaced),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        (
+            summary["fetched"].clone(),
+            summary["replaced"].clone(),
+            summary["from_cache"].clone()
+        ),
+        (3.into(), 2.into(), 0.into())
+    );
+    for rel in captured_under("nested") {
+        assert_eq!(
+            std::fs::read(sandbox.join(&format!("nested/{rel}"))).unwrap(),
+            repo_file(&format!("nested/{rel}")),
+            "{rel}"
+        );
+    }
+    // Once in place, nothing is replaced.
+    let run = get(&sandbox, &server, &["main/nested", "-r"]);
+    run.expect_code(0)
+        .expect_stderr("0 fetched, 5 skipped, 0 missing, 0 failed; ");
+    assert!(!run.stderr.contains("replaced"), "{}", run.stderr);
+
+    // By size: the edit of the same size is trusted, the other size replaced.
+    std::fs::write(sandbox.join("nested/a.txt"), &edited).unwrap();
+    std::fs::write(sandbox.join("nested/deeper/b.json"), b"{}").unwrap();
+    get(
+        &sandbox,
+        &server,
+        &["main/nested", "-r", "--skip-existing", "size"],
+    )
+    .expect_code(0)
+    .expect_stderr("replaced: nested/deeper/b.json (local content differed)")
+    .expect_stderr("1 fetched, 4 skipped, 0 missing, 0 failed, 1 replaced; ");
+    assert_eq!(std::fs::read(sandbox.join("nested/a.txt")).unwrap(), edited);
+
+    // Never: everything is fetched over whatever is there, unchecked, so nothing counts as replaced.
+    let run = get(
+        &sandbox,
+        &server,
+        &["main/nested", "-r", "--skip-existing", "never"],
+    );
+    run.expect_code(0)
+        .expect_stderr("5 fetched, 0 skipped, 0 missing, 0 failed; ");
+    assert!(!run.stderr.contains("replaced"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(sandbox.join("nested/a.txt")).unwrap(),
+        repo_file("nested/a.txt")
+    );
+}
+
+#[test]
+fn get_r_names_a_large_file_it_replaces_by_ranges() {
+    let (server, files) = server_with_large_files(true);
+    let sandbox = Sandbox::new();
+    get_large(&sandbox, &server, &[]).expect_code(0);
+    std::fs::write(sandbox.join("big/b.bin"), b"not the 200,001 bytes").unwrap();
+    let run = get_large(&sandbox, &server, &["--json"]);
+    run.expect_code(0)
+        .expect_stderr("replaced: big/b.bin (local content differed)")
+        .expect_stderr("1 fetched, 3 skipped, 0 missing, 0 failed, 1 replaced; ");
+    let (reported, summary) = reports(&run);
+    let b = reported.iter().find(|f| f["path"] == "b.bin").unwrap();
+    assert_eq!(
+        (b["status"].as_str(), &b["replaced"]),
+        (Some("fetched"), &serde_json::json!(true))
+    );
+    assert_eq!(summary["replaced"], 1);
+    assert_eq!(
+        std::fs::read(sandbox.join("big/b.bin")).unwrap(),
+        files[1].1
+    );
+}

@@ -62,8 +62,12 @@ pub(super) struct Outcome {
     pub(super) errors: Vec<anyhow::Error>,
     /// Bytes of the files published (each destination counted).
     pub(super) bytes: u64,
-    /// How many of the hashes fetched were put in place from the cache, not downloaded.
-    pub(super) cached: usize,
+    /// Of the files fetched, those put in place from the cache, not downloaded.
+    pub(super) from_cache: usize,
+    /// Their hashes, for the destinations filled from theirs after the fetch.
+    pub(super) cached: Spool<u128>,
+    /// Of the files fetched, those that replaced a local file with other content.
+    pub(super) replaced: usize,
 }
 
 /// One piece of work for a worker.
@@ -476,7 +480,8 @@ fn fetched(context: &Context, outcome: &mut Outcome, wanted: &Wanted, copied: &C
     }
 }
 
-/// Counts and reports a file in place at all its destinations.
+/// Counts and reports a file in place at all its destinations, naming those that replaced other
+/// content.
 fn record(
     context: &Context,
     outcome: &mut Outcome,
@@ -485,18 +490,30 @@ fn record(
     status: Status,
 ) {
     outcome.fetched_files += wanted.destinations.len();
+    if status == Status::Cached {
+        outcome.from_cache += wanted.destinations.len();
+        outcome.cached.push(&wanted.value);
+    }
     context.progress.file_done();
-    for destination in &wanted.destinations {
+    for (at, destination) in wanted.destinations.iter().enumerate() {
         outcome.bytes += copied.bytes;
-        // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
-        let _ = context.reporter.file(FileReport {
+        let replaced = wanted.replaces(at);
+        if replaced {
+            outcome.replaced += 1;
+            context
+                .progress
+                .note(super::replaced_line(context.out, destination, false));
+        }
+        let file = FileReport {
             hash: Some(wanted.value),
             path: destination,
             bytes: Some(copied.bytes),
             sha256: copied.sha256.as_ref(),
             status,
             error: None,
-        });
+        };
+        // Reports never fail the download: a closed stdout only stops them (see `Reporter`).
+        let _ = context.reporter.placed(file, replaced);
     }
 }
 
@@ -526,10 +543,7 @@ fn take_cached(
             return Err((err, rest));
         }
         match cache.place(wanted.value, &targets, sha256, &note) {
-            Ok(Some(copied)) => {
-                record(context, outcome, &wanted, &copied, Status::Cached);
-                outcome.cached += 1;
-            }
+            Ok(Some(copied)) => record(context, outcome, &wanted, &copied, Status::Cached),
             Ok(None) => rest.push(wanted),
             Err(err) => {
                 rest.push(wanted);

@@ -108,7 +108,7 @@ pub(crate) fn execute(
     // Two requests waiting per worker keep every worker busy without holding the list in memory.
     let queue = Queue::new(settings.jobs.max(1) * 2);
     let mut sink = if settings.dry_run {
-        Sink::DryRun(DryRun::default())
+        Sink::DryRun(DryRun::default(), out, &progress)
     } else {
         let threshold = settings
             .large
@@ -116,7 +116,7 @@ pub(crate) fn execute(
             .map(|large| large.settings.threshold);
         Sink::Queue(&queue, &progress, threshold)
     };
-    let mut planner = Planner::new(out, settings.skip, reporter, settings.dry_run);
+    let mut planner = Planner::new(out, settings.skip, reporter, &progress, settings.dry_run);
     planner.shard = settings.shard;
     let (planning, outcomes) = std::thread::scope(|scope| {
         let workers = if settings.dry_run {
@@ -158,25 +158,32 @@ pub(crate) fn execute(
     });
     progress.finish();
     let notes = Progress::notes(&ui.display);
-    let cached: usize = outcomes.iter().map(|o| o.cached).sum();
-    if let Some(cache) = ui.cache.as_ref().filter(|_| cached > 0) {
-        notes.note(format!(
-            "oxdl: {cached} file(s) put in place from the cache in {}, not downloaded",
-            cache.dir().display()
-        ));
-    }
     // Files planned but never handed out, as the run stopped first.
     let unsent = planner.dispatch();
     let (planned, planning) = match (planner.finish(), planning) {
         (Ok(planned), planning) => (planned, planning),
         (Err(err), _) => return Err(err),
     };
-    if let Sink::DryRun(dry) = sink {
+    if let Sink::DryRun(dry, ..) = sink {
         return report::dry_run(settings, planned, planning, dry, reporter, &notes);
     }
-    report::finish(
-        settings, planned, planning, outcomes, unsent, reporter, &notes,
-    )
+    report::finish(settings, planned, planning, outcomes, unsent, reporter, ui)
+}
+
+/// The line on stderr naming a destination whose local file had other content (a local edit), which
+/// the run replaced (or, in a dry run, would replace).
+pub(super) fn replaced_line(out: &Path, destination: &Path, dry_run: bool) -> String {
+    let shown = if out == Path::new(".") {
+        destination.to_path_buf()
+    } else {
+        out.join(destination)
+    };
+    let shown = crate::disk::listfmt::quote(&shown.to_string_lossy()).into_owned();
+    if dry_run {
+        format!("would replace: {shown} (local content differs)")
+    } else {
+        format!("replaced: {shown} (local content differed)")
+    }
 }
 
 /// Closes the queue when dropped.
@@ -195,10 +202,11 @@ enum List {
 }
 
 /// Where planned requests go: to the workers (files of at least the threshold, when there is one, each
-/// on its own by ranges), or, for a dry run, on stdout.
+/// on its own by ranges), or, for a dry run, on stdout (and the local files they would replace, below
+/// the output directory, on stderr).
 enum Sink<'a> {
     Queue(&'a Queue, &'a Progress, Option<u64>),
-    DryRun(DryRun),
+    DryRun(DryRun, &'a Path, &'a Progress),
 }
 
 /// What a dry run would fetch.
@@ -207,6 +215,16 @@ pub(super) struct DryRun {
     pub(super) files: u64,
     /// Bytes of the files whose size is known.
     pub(super) bytes: u64,
+    /// Of the files, those that would replace a local file with other content.
+    pub(super) replaced: u64,
+}
+
+impl DryRun {
+    fn add(&mut self, more: DryRun) {
+        self.files += more.files;
+        self.bytes += more.bytes;
+        self.replaced += more.replaced;
+    }
 }
 
 impl Sink<'_> {
@@ -232,15 +250,14 @@ impl Sink<'_> {
                 queue.push_split(files, size);
                 Ok(())
             }
-            Sink::DryRun(dry) => {
+            Sink::DryRun(dry, out, notes) => {
                 let files = files.iter().flat_map(|w| {
-                    w.destinations
-                        .iter()
-                        .map(|destination| (w.value, w.size, destination.as_path()))
+                    w.destinations.iter().enumerate().map(|(at, destination)| {
+                        (w.value, w.size, destination.as_path(), w.replaces(at))
+                    })
                 });
-                let (count, bytes) = report::planned_files(files, reporter)?;
-                dry.files += count;
-                dry.bytes += bytes;
+                let planned = report::planned_files(files, out, reporter, notes)?;
+                dry.add(planned);
                 Ok(())
             }
         }

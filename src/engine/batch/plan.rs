@@ -15,6 +15,7 @@ use crate::disk::fingerprints::{ValueMap, ValueState};
 use crate::disk::fsio::{Confined, copy_published};
 use crate::disk::hashlist::Entry;
 use crate::hash::Wanted;
+use crate::term::progress::Progress;
 use crate::term::report::{FileReport, Reporter, Status};
 use crate::transfer::{Copied, hash_file};
 
@@ -63,6 +64,19 @@ pub(super) struct Late {
     pub(super) destination: PathBuf,
     /// The size, when the list gave it.
     pub(super) size: Option<u64>,
+    /// A file with other content is there (a local edit), which the copy replaces.
+    pub(super) replaced: bool,
+}
+
+/// What a destination holds, as the chosen check sees it.
+enum Found {
+    /// The file of the hash (or one trusted to be, by its size).
+    InPlace(Copied),
+    /// A regular file with other content (a local edit): fetching the hash replaces it.
+    Other,
+    /// Nothing to keep: no file, something other than a regular file, a file that could not be read,
+    /// or one not looked at (`--skip-existing never`).
+    Nothing,
 }
 
 /// Where a recent hash stands.
@@ -95,6 +109,7 @@ impl Record for Late {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.value.to_le_bytes());
         out.extend_from_slice(&self.size.map_or(u64::MAX, |s| s).to_le_bytes());
+        out.push(u8::from(self.replaced));
         encode_path(&self.first, out);
         encode_path(&self.destination, out);
     }
@@ -102,13 +117,15 @@ impl Record for Late {
     fn decode(bytes: &[u8]) -> Option<Self> {
         let value = u128::from_le_bytes(bytes.get(..16)?.try_into().ok()?);
         let size = u64::from_le_bytes(bytes.get(16..24)?.try_into().ok()?);
-        let (first, rest) = decode_path(&bytes[24..])?;
+        let replaced = *bytes.get(24)? == 1;
+        let (first, rest) = decode_path(&bytes[25..])?;
         let (destination, _) = decode_path(rest)?;
         Some(Late {
             value,
             first: Rc::from(first.as_path()),
             destination,
             size: (size != u64::MAX).then_some(size),
+            replaced,
         })
     }
 }
@@ -123,6 +140,8 @@ pub(super) struct Planned {
     pub(super) failed: usize,
     /// Bytes written by local copies made while planning.
     pub(super) bytes: u64,
+    /// Of the skipped files, those copied over a local file with other content.
+    pub(super) replaced: usize,
 }
 
 /// Builds requests from the list's hashes and destinations.
@@ -130,6 +149,8 @@ pub(super) struct Planner<'a> {
     out: &'a Path,
     how: SkipExisting,
     reporter: &'a Reporter,
+    /// Where the replaced files are named.
+    notes: &'a Progress,
     /// Whether skipped files need their SHA-256 (for `--json` and `--checksums`).
     sha256: bool,
     /// Plan only: nothing is copied either.
@@ -144,6 +165,7 @@ pub(super) struct Planner<'a> {
     skipped: usize,
     failed: usize,
     bytes: u64,
+    replaced: usize,
     /// The directory of the last destination looked at, and whether it existed: a directory that did
     /// not holds nothing in place, which saves a look at each of its files.
     last_dir: Option<(PathBuf, bool)>,
@@ -152,17 +174,20 @@ pub(super) struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    /// A planner writing below `out`, deciding skips by `how`, reporting skipped files to `reporter`.
+    /// A planner writing below `out`, deciding skips by `how`, reporting skipped files to `reporter`
+    /// (and the local files it replaces to `notes` too).
     pub(super) fn new(
         out: &'a Path,
         how: SkipExisting,
         reporter: &'a Reporter,
+        notes: &'a Progress,
         dry_run: bool,
     ) -> Self {
         Planner {
             out,
             how,
             reporter,
+            notes,
             sha256: reporter.wants_sha256(),
             dry_run,
             pending: Vec::new(),
@@ -174,6 +199,7 @@ impl<'a> Planner<'a> {
             skipped: 0,
             failed: 0,
             bytes: 0,
+            replaced: 0,
             last_dir: None,
             shard: None,
         }
@@ -192,8 +218,8 @@ impl<'a> Planner<'a> {
         if self.recent.contains_key(&value) {
             return self.add_destination(value, destination);
         }
-        let slot = match self.holds(&destination, value, size) {
-            Some(copied) => {
+        let slot = match self.look(&destination, value, size) {
+            Found::InPlace(copied) => {
                 let verified = self.how == SkipExisting::Hash;
                 let group = Group {
                     first: (destination, copied),
@@ -204,16 +230,14 @@ impl<'a> Planner<'a> {
                     reported: verified,
                 };
                 if verified {
-                    self.report_skipped(&group.first.0, &copied)?;
+                    self.report_skipped(&group.first.0, &copied, false)?;
                 }
                 Slot::Skipped(Box::new(group))
             }
-            None => {
-                self.pending.push(Wanted {
-                    value,
-                    destinations: vec![destination],
-                    size,
-                });
+            found => {
+                let other = matches!(found, Found::Other);
+                self.pending
+                    .push(Wanted::new(value, destination, size, other));
                 self.pending_files += 1;
                 Slot::Pending(self.pending.len() - 1)
             }
@@ -227,21 +251,16 @@ impl<'a> Planner<'a> {
             None => return Ok(()),
             Some(&Slot::Pending(index)) => return self.add_to_pending(index, destination),
             Some(Slot::Dispatched { first, size }) => {
-                let late = Late {
-                    value,
-                    first: first.clone(),
-                    destination,
-                    size: *size,
-                };
-                self.late.push(&late);
-                return Ok(());
+                let (first, size) = (first.clone(), *size);
+                return self.add_late(value, first, destination, size);
             }
             Some(Slot::Skipped(group)) => (group.verified, group.size),
         };
-        let found = self.holds(&destination, value, size);
+        let found = self.look(&destination, value, size);
+        let other = matches!(found, Found::Other);
         match found {
-            Some(copied) if verified => self.report_skipped(&destination, &copied),
-            Some(copied) => {
+            Found::InPlace(copied) if verified => self.report_skipped(&destination, &copied, false),
+            Found::InPlace(copied) => {
                 let Some(Slot::Skipped(group)) = self.recent.get_mut(&value) else {
                     return Ok(());
                 };
@@ -254,11 +273,11 @@ impl<'a> Planner<'a> {
                     places.insert(0, group.first.clone());
                 }
                 for (path, copied) in &places {
-                    self.report_skipped(path, copied)?;
+                    self.report_skipped(path, copied, false)?;
                 }
                 Ok(())
             }
-            None if verified => {
+            _ if verified => {
                 let Some(Slot::Skipped(group)) = self.recent.get(&value) else {
                     return Ok(());
                 };
@@ -280,11 +299,11 @@ impl<'a> Planner<'a> {
                     return Err(err);
                 }
                 self.bytes += copied.bytes;
-                self.report_skipped(&destination, &copied)
+                self.report_skipped(&destination, &copied, other)
             }
             // Trusted by size only, so never copied: the hash is fetched for every destination,
             // as it would have been had they all come at once.
-            None => {
+            _ => {
                 let Some(Slot::Skipped(group)) = self.recent.remove(&value) else {
                     return Ok(());
                 };
@@ -296,10 +315,17 @@ impl<'a> Planner<'a> {
                 destinations.extend(group.held.into_iter().map(|(path, _)| path));
                 destinations.push(destination);
                 self.pending_files += destinations.len();
+                // Only the last was not in place; the others were trusted by their size.
+                let replaced = if other {
+                    vec![destinations.len() - 1]
+                } else {
+                    Vec::new()
+                };
                 self.pending.push(Wanted {
                     value,
                     destinations,
                     size: group.size,
+                    replaced,
                 });
                 self.recent
                     .insert(value, Slot::Pending(self.pending.len() - 1));
@@ -311,18 +337,47 @@ impl<'a> Planner<'a> {
     /// Adds a destination to the hash at `index` of the request being filled.
     fn add_to_pending(&mut self, index: usize, destination: PathBuf) -> Result<()> {
         let Wanted { value, size, .. } = self.pending[index];
-        match self.holds(&destination, value, size) {
+        match self.look(&destination, value, size) {
             // A checked copy is at hand: the hash needs no request at all.
-            Some(copied) if self.how == SkipExisting::Hash => {
+            Found::InPlace(copied) if self.how == SkipExisting::Hash => {
                 let wanted = self.unqueue(index);
                 self.skip_with_copies(wanted, destination, copied)
             }
-            _ => {
-                self.pending[index].destinations.push(destination);
+            found => {
+                let other = matches!(found, Found::Other);
+                self.pending[index].add(destination, other);
                 self.pending_files += 1;
                 Ok(())
             }
         }
+    }
+
+    /// Adds a destination for a hash already handed to a worker: filled from its first destination
+    /// after the fetch, unless it is in place already.
+    fn add_late(
+        &mut self,
+        value: u128,
+        first: Rc<Path>,
+        destination: PathBuf,
+        size: Option<u64>,
+    ) -> Result<()> {
+        let found = self.look(&destination, value, size);
+        // Checked, it stays as it is; trusted by its size, it gets the fetched content as the others
+        // of its hash do.
+        if let Found::InPlace(copied) = &found
+            && self.how == SkipExisting::Hash
+        {
+            return self.report_skipped(&destination, copied, false);
+        }
+        let late = Late {
+            value,
+            first,
+            destination,
+            size,
+            replaced: matches!(found, Found::Other),
+        };
+        self.late.push(&late);
+        Ok(())
     }
 
     /// How many files (destinations) the request being filled holds.
@@ -355,6 +410,7 @@ impl<'a> Planner<'a> {
             skipped: self.skipped,
             failed: self.failed,
             bytes: self.bytes,
+            replaced: self.replaced,
         })
     }
 
@@ -385,26 +441,33 @@ impl<'a> Planner<'a> {
             && !group.verified
         {
             if !group.reported {
-                self.report_skipped(&group.first.0, &group.first.1)?;
+                self.report_skipped(&group.first.0, &group.first.1, false)?;
             }
             for (path, copied) in &group.held {
-                self.report_skipped(path, copied)?;
+                self.report_skipped(path, copied, false)?;
             }
         }
         Ok(())
     }
 
-    /// Reports a file in place (and counts it).
-    fn report_skipped(&mut self, path: &Path, copied: &Copied) -> Result<()> {
+    /// Reports a file in place (and counts it); `replaced` when it was copied over a local file with
+    /// other content.
+    fn report_skipped(&mut self, path: &Path, copied: &Copied, replaced: bool) -> Result<()> {
         self.skipped += 1;
-        self.reporter.file(FileReport {
+        if replaced {
+            self.replaced += 1;
+            self.notes
+                .note(super::replaced_line(self.out, path, self.dry_run));
+        }
+        let file = FileReport {
             hash: Some(copied.hash),
             path,
             bytes: Some(copied.bytes),
             sha256: copied.sha256.as_ref(),
             status: Status::Skipped,
             error: None,
-        })
+        };
+        self.reporter.placed(file, replaced)
     }
 
     /// Copies a file in place to another destination, checking again (at the moment of writing, as
@@ -437,7 +500,7 @@ impl<'a> Planner<'a> {
         if !self.dry_run {
             for at in 0..wanted.destinations.len() {
                 if let Err(err) = self.copy(&source, &wanted.destinations[at]) {
-                    wanted.destinations.push(source);
+                    wanted.add(source, false);
                     let slot = Slot::Pending(self.pending.len());
                     self.recent.insert(wanted.value, slot);
                     self.pending_files += wanted.destinations.len();
@@ -446,10 +509,10 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        self.report_skipped(&source, &found)?;
-        for destination in &wanted.destinations {
+        self.report_skipped(&source, &found, false)?;
+        for (at, destination) in wanted.destinations.iter().enumerate() {
             self.bytes += found.bytes;
-            self.report_skipped(destination, &found)?;
+            self.report_skipped(destination, &found, wanted.replaces(at))?;
         }
         let group = Group {
             first: (source, found),
@@ -463,36 +526,42 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    /// What the file at `destination` holds, when it passes the chosen check for `value` (of `size`, when
-    /// the list said).
-    fn holds(&mut self, destination: &Path, value: u128, size: Option<u64>) -> Option<Copied> {
+    /// What the file at `destination` holds, as the chosen check for `value` (of `size`, when the list
+    /// said) finds it.
+    fn look(&mut self, destination: &Path, value: u128, size: Option<u64>) -> Found {
         if self.how == SkipExisting::Never || !self.directory_exists(destination) {
-            return None;
+            return Found::Nothing;
         }
         let path = self.out.join(destination);
         // Not followed: a link is replaced by the file, never trusted or read through.
-        let meta = std::fs::symlink_metadata(&path)
+        let Some(meta) = std::fs::symlink_metadata(&path)
             .ok()
-            .filter(|meta| meta.is_file())?;
+            .filter(|meta| meta.is_file())
+        else {
+            return Found::Nothing;
+        };
+        let hashed = |sha256| match hash_file(&path, sha256) {
+            Ok(copied) if copied.hash == value => Found::InPlace(copied),
+            Ok(_) => Found::Other,
+            Err(_) => Found::Nothing,
+        };
         match self.how {
-            SkipExisting::Never => None,
+            SkipExisting::Never => Found::Nothing,
             // A listing gives sizes to compare; a hash list does not, and then the cheap check is
             // presence: only the empty file may be empty.
             SkipExisting::Size => match size {
-                Some(size) if meta.len() != size => None,
-                None if (meta.len() == 0) != (value == empty_hash()) => None,
-                _ if !self.sha256 => Some(Copied {
+                Some(size) if meta.len() != size => Found::Other,
+                None if (meta.len() == 0) != (value == empty_hash()) => Found::Other,
+                _ if !self.sha256 => Found::InPlace(Copied {
                     bytes: meta.len(),
                     hash: value,
                     sha256: None,
                 }),
                 // Read anyway for the SHA-256 that was asked for; so its hash is known, and a file
                 // that turns out wrong is fetched again rather than reported with a wrong checksum.
-                _ => hash_file(&path, true).ok().filter(|c| c.hash == value),
+                _ => hashed(true),
             },
-            SkipExisting::Hash => hash_file(&path, self.sha256)
-                .ok()
-                .filter(|c| c.hash == value),
+            SkipExisting::Hash => hashed(self.sha256),
         }
     }
 

@@ -20,6 +20,7 @@ use super::fetch::{Outcome, report_unwritten};
 use super::plan::{Late, Planned};
 use super::{DryRun, Settings};
 use crate::disk::spool::Spool;
+use crate::engine::Ui;
 
 /// Reports what is left to report and returns the run's result: the most serious failure (see
 /// [`crate::error::SEVERITY`]), else missing files, else success. `unsent` are files planned but never
@@ -31,9 +32,10 @@ pub(super) fn finish(
     outcomes: Vec<Outcome>,
     unsent: Vec<Wanted>,
     reporter: &Reporter,
-    notes: &Progress,
+    ui: &Ui,
 ) -> Result<()> {
     let out = settings.out;
+    let notes = &Progress::notes(&ui.display);
     let mut errors = Vec::new();
     if let Err(err) = planning {
         errors.push(err);
@@ -41,21 +43,33 @@ pub(super) fn finish(
     let mut summary = Summary {
         skipped: planned.skipped,
         failed: planned.failed + report_unwritten(&unsent, Status::Failed, reporter),
+        replaced: planned.replaced,
         ..Summary::default()
     };
     let mut bytes = planned.bytes;
     for outcome in &outcomes {
         summary.fetched += outcome.fetched_files;
+        summary.from_cache += outcome.from_cache;
+        summary.replaced += outcome.replaced;
         summary.missing += outcome.missing_files;
         summary.failed += outcome.failed_files;
         bytes += outcome.bytes;
     }
-    let late = fill_late(out, &planned.late, &outcomes, reporter);
+    let late = fill_late(out, &planned.late, &outcomes, reporter, notes);
     summary.fetched += late.fetched;
+    summary.from_cache += late.from_cache;
+    summary.replaced += late.replaced;
     summary.missing += late.missing;
     summary.failed += late.failed;
     bytes += late.bytes;
     errors.extend(late.errors);
+    if let Some(cache) = ui.cache.as_ref().filter(|_| summary.from_cache > 0) {
+        notes.note(format!(
+            "oxdl: {} file(s) put in place from the cache in {}, not downloaded",
+            summary.from_cache,
+            cache.dir().display()
+        ));
+    }
     let mut missing_hashes = Vec::new();
     for outcome in outcomes {
         errors.extend(outcome.errors);
@@ -121,29 +135,38 @@ pub(super) fn dry_run(
     notes: &Progress,
 ) -> Result<()> {
     // Destinations that came after their hash was planned: fetched with it (then copied).
-    let (mut files, mut bytes) = (dry.files, dry.bytes);
+    let mut dry = dry;
     let mut failure = Ok(());
     for_chunks(&planned.late, |chunk| {
-        let late = chunk
-            .iter()
-            .map(|late| (late.value, late.size, late.destination.as_path()));
-        match planned_files(late, reporter) {
-            Ok((late_files, late_bytes)) => {
-                files += late_files;
-                bytes += late_bytes;
-            }
+        let late = chunk.iter().map(|late| {
+            let destination = late.destination.as_path();
+            (late.value, late.size, destination, late.replaced)
+        });
+        match planned_files(late, settings.out, reporter, notes) {
+            Ok(more) => dry.add(more),
             Err(err) => failure = Err(err),
         }
     })?;
     failure?;
+    let DryRun {
+        files,
+        bytes,
+        replaced,
+    } = dry;
+    // Copies from a file in place over a local file with other content would replace it too.
+    let replaced = replaced + planned.replaced as u64;
     let in_place = planned.skipped;
+    let replacing = if replaced > 0 {
+        format!("; {replaced} would replace a local file with other content")
+    } else {
+        String::new()
+    };
     notes.note(format!(
-        "dry run: {files} file(s) to fetch ({} bytes known), {in_place} already in place; nothing was \
-         downloaded",
-        bytes
+        "dry run: {files} file(s) to fetch ({bytes} bytes known), {in_place} already in place\
+         {replacing}; nothing was downloaded"
     ));
     let mut json = serde_json::json!({
-        "dry_run": true, "files": files, "bytes": bytes, "skipped": in_place,
+        "dry_run": true, "files": files, "bytes": bytes, "skipped": in_place, "replaced": replaced,
     });
     if let Some(revision) = &settings.revision {
         json["revision"] = serde_json::json!(revision);
@@ -153,28 +176,36 @@ pub(super) fn dry_run(
     reporter.stdout_failure()
 }
 
-/// Reports files a dry run would fetch (hash, size when known, destination), as `HASH PATH SIZE` lines or
-/// JSON objects; returns how many and their known bytes.
+/// Reports files a dry run would fetch (hash, size when known, destination, whether it would replace a
+/// local file with other content), as `HASH PATH SIZE` lines or JSON objects, naming those it would
+/// replace on stderr; returns how many there are, their known bytes, and how many would replace.
 pub(super) fn planned_files<'a>(
-    files: impl Iterator<Item = (u128, Option<u64>, &'a Path)>,
+    files: impl Iterator<Item = (u128, Option<u64>, &'a Path, bool)>,
+    out: &Path,
     reporter: &Reporter,
-) -> Result<(u64, u64)> {
-    let (mut count, mut bytes) = (0, 0);
+    notes: &Progress,
+) -> Result<DryRun> {
+    let mut planned = DryRun::default();
     // Lines go out in one write per request's worth, not one per file.
     let mut block = String::new();
-    for (value, size, destination) in files {
-        count += 1;
-        bytes += size.unwrap_or(0);
+    for (value, size, destination, replaced) in files {
+        planned.files += 1;
+        planned.bytes += size.unwrap_or(0);
+        if replaced {
+            planned.replaced += 1;
+            notes.note(super::replaced_line(out, destination, true));
+        }
         let hash = hash_text(value);
         if reporter.json() {
-            reporter.file(FileReport {
+            let file = FileReport {
                 hash: Some(value),
                 path: destination,
                 bytes: size,
                 sha256: None,
                 status: Status::Planned,
                 error: None,
-            })?;
+            };
+            reporter.placed(file, replaced)?;
             continue;
         }
         if !block.is_empty() {
@@ -194,13 +225,17 @@ pub(super) fn planned_files<'a>(
     if !block.is_empty() {
         reporter.line(&block)?;
     }
-    Ok((count, bytes))
+    Ok(planned)
 }
 
 /// What became of the late destinations.
 #[derive(Default)]
 struct LateOutcome {
     fetched: usize,
+    /// Of those fetched, the copies of a file put in place from the cache.
+    from_cache: usize,
+    /// Of those fetched, the copies over a local file with other content.
+    replaced: usize,
     missing: usize,
     failed: usize,
     bytes: u64,
@@ -235,81 +270,103 @@ fn fill_late(
     late: &Spool<Late>,
     outcomes: &[Outcome],
     reporter: &Reporter,
+    notes: &Progress,
 ) -> LateOutcome {
-    let mut outcome = LateOutcome::default();
-    let sha256 = reporter.wants_sha256();
-    let mut buf = vec![0; 256 * 1024];
-    let read = for_chunks(late, |chunk| {
-        fill_chunk(
-            out,
-            chunk,
-            outcomes,
-            reporter,
-            sha256,
-            &mut buf,
-            &mut outcome,
-        )
-    });
+    let mut filling = Filling {
+        out,
+        outcomes,
+        reporter,
+        notes,
+        sha256: reporter.wants_sha256(),
+        buf: vec![0; 256 * 1024],
+        outcome: LateOutcome::default(),
+    };
+    let read = for_chunks(late, |chunk| filling.chunk(chunk));
     if let Err(err) = read {
-        outcome.errors.push(err);
+        filling.outcome.errors.push(err);
     }
-    outcome
+    filling.outcome
 }
 
-/// [`fill_late`] for one chunk.
-fn fill_chunk(
-    out: &Path,
-    late: &[Late],
-    outcomes: &[Outcome],
-    reporter: &Reporter,
+/// [`fill_late`] under way.
+struct Filling<'a> {
+    out: &'a Path,
+    outcomes: &'a [Outcome],
+    reporter: &'a Reporter,
+    notes: &'a Progress,
     sha256: bool,
-    buf: &mut [u8],
-    outcome: &mut LateOutcome,
-) {
-    // Which of their hashes the server said it is missing (read back from the workers' lists).
-    let wanted: ValueSet = late.iter().map(|l| l.value).collect();
-    let mut missing = ValueSet::default();
-    for o in outcomes {
-        let read = o.missing.for_each(|value| {
-            if wanted.contains(&value) {
-                missing.insert(value);
+    buf: Vec<u8>,
+    outcome: LateOutcome,
+}
+
+impl Filling<'_> {
+    /// Fills one chunk of late destinations.
+    fn chunk(&mut self, late: &[Late]) {
+        // Which of their hashes the server said it is missing, and which came from the cache (read
+        // back from the workers' lists).
+        let wanted: ValueSet = late.iter().map(|l| l.value).collect();
+        let mut missing = ValueSet::default();
+        let mut cached = ValueSet::default();
+        for o in self.outcomes {
+            for (list, found) in [(&o.missing, &mut missing), (&o.cached, &mut cached)] {
+                let read = list.for_each(|value| {
+                    if wanted.contains(&value) {
+                        found.insert(value);
+                    }
+                });
+                if let Err(err) = read {
+                    self.outcome.errors.push(err);
+                }
             }
-        });
-        if let Err(err) = read {
-            outcome.errors.push(err);
         }
-    }
-    for late in late {
-        let mut error = None;
-        let (status, copied) = match copy_late(out, late, sha256, buf) {
-            Ok(Some(copied)) => {
-                outcome.fetched += 1;
-                outcome.bytes += copied.bytes;
-                (Status::Fetched, Some(copied))
+        let outcome = &mut self.outcome;
+        for late in late {
+            let mut error = None;
+            let copy = copy_late(self.out, late, self.sha256, &mut self.buf);
+            let (status, copied) = match copy {
+                Ok(Some(copied)) => {
+                    outcome.fetched += 1;
+                    outcome.bytes += copied.bytes;
+                    let status = if cached.contains(&late.value) {
+                        outcome.from_cache += 1;
+                        Status::Cached
+                    } else {
+                        Status::Fetched
+                    };
+                    (status, Some(copied))
+                }
+                Ok(None) if missing.contains(&late.value) => {
+                    outcome.missing += 1;
+                    (Status::Missing, None)
+                }
+                Ok(None) => {
+                    outcome.failed += 1;
+                    (Status::Failed, None)
+                }
+                Err(err) => {
+                    outcome.failed += 1;
+                    error = Some(format!("{err:#}"));
+                    outcome.errors.push(err);
+                    (Status::Failed, None)
+                }
+            };
+            // Only a copy made replaced anything; a failed one left the local file as it was.
+            let replaced = late.replaced && copied.is_some();
+            if replaced {
+                outcome.replaced += 1;
+                let line = super::replaced_line(self.out, &late.destination, false);
+                self.notes.note(line);
             }
-            Ok(None) if missing.contains(&late.value) => {
-                outcome.missing += 1;
-                (Status::Missing, None)
-            }
-            Ok(None) => {
-                outcome.failed += 1;
-                (Status::Failed, None)
-            }
-            Err(err) => {
-                outcome.failed += 1;
-                error = Some(format!("{err:#}"));
-                outcome.errors.push(err);
-                (Status::Failed, None)
-            }
-        };
-        let _ = reporter.file(FileReport {
-            hash: Some(late.value),
-            path: &late.destination,
-            bytes: copied.as_ref().map(|c| c.bytes),
-            sha256: copied.as_ref().and_then(|c| c.sha256.as_ref()),
-            status,
-            error: error.as_deref(),
-        });
+            let file = FileReport {
+                hash: Some(late.value),
+                path: &late.destination,
+                bytes: copied.as_ref().map(|c| c.bytes),
+                sha256: copied.as_ref().and_then(|c| c.sha256.as_ref()),
+                status,
+                error: error.as_deref(),
+            };
+            let _ = self.reporter.placed(file, replaced);
+        }
     }
 }
 
@@ -359,10 +416,15 @@ fn copy_late(out: &Path, late: &Late, sha256: bool, buf: &mut [u8]) -> Result<Op
 /// How many files (destinations) of the list ended each way.
 #[derive(Default)]
 struct Summary {
+    /// Put in place by this run, downloaded or from the cache.
     fetched: usize,
+    /// Of those fetched, the ones from the cache.
+    from_cache: usize,
     skipped: usize,
     missing: usize,
     failed: usize,
+    /// Of those fetched or skipped, the ones that replaced a local file with other content.
+    replaced: usize,
 }
 
 impl Summary {
@@ -374,9 +436,11 @@ impl Summary {
     fn to_json(&self, bytes: u64) -> serde_json::Value {
         serde_json::json!({
             "fetched": self.fetched,
+            "from_cache": self.from_cache,
             "skipped": self.skipped,
             "missing": self.missing,
             "failed": self.failed,
+            "replaced": self.replaced,
             "bytes": bytes,
         })
     }
@@ -384,10 +448,18 @@ impl Summary {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} fetched", self.fetched)?;
+        if self.from_cache > 0 {
+            write!(f, " ({} from the cache)", self.from_cache)?;
+        }
         write!(
             f,
-            "{} fetched, {} skipped, {} missing, {} failed",
-            self.fetched, self.skipped, self.missing, self.failed
-        )
+            ", {} skipped, {} missing, {} failed",
+            self.skipped, self.missing, self.failed
+        )?;
+        if self.replaced > 0 {
+            write!(f, ", {} replaced", self.replaced)?;
+        }
+        Ok(())
     }
 }

@@ -8,13 +8,13 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use super::resume::Registered;
-use super::shared::Shared;
-use super::{BLOCK, SAVE_EVERY, Stopped, is_stopped};
+use super::shared::{Inner, Shared};
+use super::{BLOCK, SAVE_EVERY, SAVE_SOON, Stopped, is_stopped};
 use crate::error::{Kind, fail, local, most_serious, transient};
 use crate::server::remote::{Chunk, Remote};
 use crate::server::retry::RetryPolicy;
@@ -65,6 +65,10 @@ impl Ctx<'_> {
                 self.stop();
                 return;
             }
+            // Every byte of it is written (`accept` recorded each block after its write): the hasher
+            // saves the state soon, so that a run killed outright does not fetch the range again.
+            lock(&self.shared.inner).unsaved_range = true;
+            self.shared.wake.notify_one();
         }
     }
 
@@ -210,7 +214,7 @@ impl Ctx<'_> {
     }
 
     /// Hashes `[0, size)` in order as the contiguous prefix completes, from memory where the block is
-    /// held and from the part file otherwise; saves the state on the way. Ends when every byte is
+    /// held and from the part file otherwise; saves the state on the way (see [`SAVE_SOON`]). Ends when every byte is
     /// hashed, or with the run's failure.
     pub(super) fn hash_in_order(
         &self,
@@ -228,7 +232,8 @@ impl Ctx<'_> {
             if hashed == size {
                 break;
             }
-            if saved.elapsed() >= SAVE_EVERY {
+            if saved.elapsed() >= save_due(&inner) {
+                inner.unsaved_range = false;
                 drop(inner);
                 saver.save(self.progress);
                 saved = Instant::now();
@@ -265,7 +270,7 @@ impl Ctx<'_> {
                 let failures = std::mem::take(&mut inner.failures);
                 return Err(most_serious(failures).unwrap_or_else(|| Stopped.into()));
             }
-            let wait = SAVE_EVERY.saturating_sub(saved.elapsed());
+            let wait = save_due(&inner).saturating_sub(saved.elapsed());
             inner = self
                 .shared
                 .wake
@@ -275,5 +280,15 @@ impl Ctx<'_> {
         }
         drop(inner);
         Ok(digests.finish())
+    }
+}
+
+/// How long after the last save the state is due again: soon after a range finished, else now and then
+/// for the ranges under way.
+fn save_due(inner: &Inner) -> Duration {
+    if inner.unsaved_range {
+        SAVE_SOON
+    } else {
+        SAVE_EVERY
     }
 }

@@ -6,7 +6,16 @@
 //! - `.oxdl-resume-NAME.part`: the file's bytes at their offsets, preallocated (sparse) to the full size
 //!   and locked while a run writes it;
 //! - `.oxdl-resume-NAME.state`: JSON naming the commit, content hash and size, and the byte intervals
-//!   already on disk, rewritten atomically (temp + rename) twice a second.
+//!   already on disk, rewritten atomically (temp + rename) as each range finishes (at most every
+//!   [`SAVE_SOON`]) and twice a second while ranges are under way.
+//!
+//! The state never names a byte before `pwrite` has put it in the part file: an interval is recorded
+//! only after its write returned, and every save snapshots the record. After a SIGKILL the page cache
+//! keeps those writes, so a rerun finds every byte the state names. Neither file is `fdatasync`ed: after
+//! a power cut the state may name bytes that never reached the disk, and the whole-file hash check
+//! catches that (the download then starts once more from nothing, see [`download`]). A sync at every
+//! save would force up to `--connections` ranges of dirty pages to disk several times a second, in the
+//! hasher's path, to spare a refetch after the rarest of failures.
 //!
 //! A later `get` of the same target and the same content fetches only what is missing. Both files go
 //! when the file is published; a failure or Ctrl-C keeps them; `fsio::sweep_stale` removes them after a
@@ -47,8 +56,11 @@ pub(super) const BLOCK: usize = 256 * 1024;
 /// the range size, and in proportion to the connections, however many downloads run at once (`get -r`).
 pub(super) const WINDOW_PER_CONNECTION: usize = 1536 * 1024;
 /// How often the state file is rewritten while bytes arrive: a run killed outright loses at most this
-/// much of each connection's transfer.
+/// much of each connection's transfer (of the ranges under way; finished ones are saved sooner).
 pub(super) const SAVE_EVERY: Duration = Duration::from_millis(500);
+/// How soon after a range finishes the state names it. Ranges finishing closer together than this are
+/// saved together: with tiny ranges, a save per range would be a file written and renamed per range.
+pub(super) const SAVE_SOON: Duration = Duration::from_millis(5);
 /// The state file's format version.
 pub(super) const STATE_VERSION: u32 = 1;
 

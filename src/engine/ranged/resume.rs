@@ -149,6 +149,8 @@ pub(super) struct Registered {
     pub(super) shared: Arc<Shared>,
     /// Set once the save failed and was reported, so a full disk is said once.
     pub(super) save_failed: AtomicBool,
+    /// Held while the state is written: the hasher and the Ctrl-C handler share one temp file name.
+    pub(super) writing: Mutex<()>,
 }
 
 /// Downloads under way, for [`keep_for_resume`].
@@ -202,13 +204,16 @@ impl Registered {
             },
             shared: shared.clone(),
             save_failed: AtomicBool::new(false),
+            writing: Mutex::new(()),
         });
         lock(&ACTIVE).push(registered.clone());
         RegisteredGuard(registered)
     }
 
-    /// Writes the state atomically: a temp file renamed over the old state.
+    /// Writes the state atomically: a temp file renamed over the old state. One writer at a time, each
+    /// taking its snapshot once it writes, so a later save never puts back an older record.
     pub(super) fn write_state(&self) -> std::io::Result<()> {
+        let _writing = lock(&self.writing);
         let done = self.shared.snapshot().pairs();
         let state = State {
             oxdl_resume: STATE_VERSION,

@@ -32,6 +32,10 @@ pub(super) struct Inner {
     pub(super) requests: u64,
     /// The server answered the generic 404 for a range.
     pub(super) no_route: bool,
+    /// A range finished since the state was last saved: the hasher saves it within [`SAVE_SOON`].
+    ///
+    /// [`SAVE_SOON`]: super::SAVE_SOON
+    pub(super) unsaved_range: bool,
     pub(super) failures: Vec<anyhow::Error>,
 }
 
@@ -47,6 +51,7 @@ impl Shared {
                 fetched: 0,
                 requests: 0,
                 no_route: false,
+                unsaved_range: false,
                 failures: Vec::new(),
             }),
             wake: Condvar::new(),

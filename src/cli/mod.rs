@@ -363,7 +363,7 @@ pub struct GetArgs {
 }
 
 /// Which files of a listing to keep: `--include` and `--exclude` patterns on paths relative to the listed
-/// directory, by the rules of `.gitignore` (see `crate::commands::filter`).
+/// directory, by the rules of `.gitignore` (see the `filter` module of `commands`).
 #[derive(Debug, Args, Default)]
 pub struct Filters {
     /// Only files matching PATTERN, by the rules of .gitignore: '*.bin' is every .bin file at any depth.

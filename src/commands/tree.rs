@@ -3,6 +3,7 @@
 //! batch engine as pages arrive, so downloads start while the listing goes on.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Condvar, Mutex};
 
@@ -69,20 +70,15 @@ pub(crate) fn run(remote: &Remote, args: &GetArgs, ui: &Ui, reporter: &Reporter)
     };
     let producer = Box::new(move |lines: SyncSender<Result<Entry>>, stop: &Stop| {
         let mut walk = walk;
-        match walk.feed(&filter, &lines, stop) {
-            Err(err) => {
-                let _ = lines.send(Err(err.context(format!("cannot list {}", walk.given))));
-            }
-            // Why nothing was kept, and the filters that matched nothing (before the summary line).
-            Ok(()) if !stop.is_set() => {
-                let empty = format!("oxdl: {} holds no files; nothing to download", walk.given);
-                let notes = Progress::notes(&walk.ui.display);
-                filter
-                    .messages(Some(&empty))
-                    .iter()
-                    .for_each(|line| notes.note(line));
-            }
-            Ok(()) => {}
+        // Why nothing was kept, and the filters that matched nothing (before the summary line): only
+        // for a whole walk, as a cut one saw only part of the tree.
+        if walk.feed(&filter, &lines, stop) == Walked::Whole {
+            let empty = format!("oxdl: {} holds no files; nothing to download", walk.given);
+            let notes = Progress::notes(&walk.ui.display);
+            filter
+                .messages(Some(&empty))
+                .iter()
+                .for_each(|line| notes.note(line));
         }
     });
     batch::execute(remote, &settings, Source::Produced(producer), ui, reporter)
@@ -107,6 +103,9 @@ struct Listings {
     state: Mutex<Pending>,
     /// Wakes workers waiting for a page when one is queued or the walk ends.
     wake: Condvar,
+    /// The walk is over: a listing failed, a worker crashed, or the planner stopped taking files.
+    /// Outside the lock, as every entry sent looks at it.
+    ended: AtomicBool,
 }
 
 #[derive(Default)]
@@ -116,8 +115,6 @@ struct Pending {
     queue: Vec<(String, u64)>,
     /// Pages being listed now, which may queue more.
     busy: usize,
-    /// The walk is over: a listing failed, or the planner stopped taking files.
-    ended: bool,
 }
 
 impl Listings {
@@ -126,7 +123,7 @@ impl Listings {
     fn take(&self, stop: &Stop) -> Option<(String, u64)> {
         let mut state = lock(&self.state);
         loop {
-            if state.ended || stop.is_set() {
+            if self.ended() || stop.is_set() {
                 return None;
             }
             if let Some(next) = state.queue.pop() {
@@ -162,16 +159,39 @@ impl Listings {
         }
     }
 
-    /// Ends the walk (a listing failed, or the planner stopped): every worker returns.
-    fn end(&self) {
-        lock(&self.state).ended = true;
+    /// Ends the walk: every worker returns. True for the call that ended it, which alone reports why.
+    fn end(&self) -> bool {
+        let first = !self.ended.swap(true, Ordering::SeqCst);
+        // Under the lock, so that no worker is between its check and its wait.
+        drop(lock(&self.state));
         self.wake.notify_all();
+        first
     }
 
     /// Whether the walk ended.
-    fn failed(&self) -> bool {
-        lock(&self.state).ended
+    fn ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
     }
+}
+
+/// Ends the walk if a listing worker panics, so that the others do not wait for its pages for ever.
+struct EndOnPanic<'a>(&'a Listings);
+
+impl Drop for EndOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.end();
+        }
+    }
+}
+
+/// How a walk ended.
+#[derive(PartialEq, Eq)]
+enum Walked {
+    /// Every directory was listed.
+    Whole,
+    /// Cut short: the run stopped, or a failure was sent to the planner.
+    Cut,
 }
 
 /// A walk through the directory tree, pinned to one commit.
@@ -229,39 +249,49 @@ impl<'a> Walk<'a> {
     }
 
     /// Sends every kept file below the listed directory into `lines`, listing up to [`LISTINGS`]
-    /// directory pages at once.
-    fn feed(
-        &mut self,
-        filter: &Filter,
-        lines: &SyncSender<Result<Entry>>,
-        stop: &Stop,
-    ) -> Result<()> {
+    /// directory pages at once. The first failure goes into `lines` as soon as it happens, which
+    /// stops the run; listings then in flight are waited for but give nothing more.
+    fn feed(&mut self, filter: &Filter, lines: &SyncSender<Result<Entry>>, stop: &Stop) -> Walked {
         let work = Listings::default();
         // The first page of the root was listed already, to learn the commit.
         if let Some(first) = self.first.take() {
-            let more = self.take_page(&work, filter, lines, "", 1, &first)?;
-            if !more {
-                return Ok(());
+            match self.take_page(&work, filter, lines, "", 1, &first) {
+                Ok(true) => {}
+                Ok(false) => return Walked::Cut,
+                Err(err) => {
+                    self.report(&work, lines, err);
+                    return Walked::Cut;
+                }
             }
         }
         let this = &*self;
-        let failure = std::thread::scope(|scope| {
+        let crashed = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..LISTINGS)
                 .map(|_| scope.spawn(|| this.list_pages(&work, filter, lines, stop)))
                 .collect();
-            // The first failure (by the time its worker ends) is the run's; the others stop with it.
             workers
                 .into_iter()
-                .filter_map(|worker| match worker.join() {
-                    Ok(Ok(())) => None,
-                    Ok(Err(err)) => Some(err),
-                    Err(_) => Some(fail(Kind::Other, "a listing thread crashed")),
-                })
-                .next()
+                .map(|worker| worker.join())
+                .filter(Result::is_err)
+                .count()
         });
-        match failure {
-            Some(err) => Err(err),
-            None => Ok(()),
+        if crashed > 0 {
+            let _ = lines.send(Err(fail(
+                Kind::Other,
+                format!("a listing thread crashed while listing {}", self.given),
+            )));
+        }
+        if work.ended() || stop.is_set() {
+            Walked::Cut
+        } else {
+            Walked::Whole
+        }
+    }
+
+    /// Sends the failure that ends the walk to the planner, unless the walk had ended already.
+    fn report(&self, work: &Listings, lines: &SyncSender<Result<Entry>>, err: anyhow::Error) {
+        if work.end() {
+            let _ = lines.send(Err(err.context(format!("cannot list {}", self.given))));
         }
     }
 
@@ -272,38 +302,39 @@ impl<'a> Walk<'a> {
         filter: &Filter,
         lines: &SyncSender<Result<Entry>>,
         stop: &Stop,
-    ) -> Result<()> {
+    ) {
+        let _guard = EndOnPanic(work);
         let notes = Progress::notes(&self.ui.display);
         while let Some((dir, page)) = work.take(stop) {
             let resource = self.resource(&dir);
             let listing = self.ui.retry.run_unless(
                 |line| notes.note(line),
-                &|| stop.is_set() || work.failed(),
+                &|| stop.is_set() || work.ended(),
                 || self.remote.dir_page(&resource, page, PAGE_SIZE, 0),
             );
             let fed = match listing {
                 Ok(listing) => self.take_page(work, filter, lines, &dir, page, &listing),
                 // The run is ending for another reason; this page is not needed.
-                Err(_) if stop.is_set() || work.failed() => Ok(false),
+                Err(_) if stop.is_set() || work.ended() => Ok(false),
                 Err(err) => Err(err),
             };
             match fed {
                 Ok(true) => work.done(),
                 Ok(false) => {
                     work.end();
-                    return Ok(());
+                    return;
                 }
                 Err(err) => {
-                    work.end();
-                    return Err(err);
+                    self.report(work, lines, err);
+                    return;
                 }
             }
         }
-        Ok(())
     }
 
-    /// Feeds the kept files of one page of `dir` and queues its subdirectories (and, from its first
-    /// page, its other pages). False when the planner is gone (the run stopped): nothing more to send.
+    /// Feeds the kept files of one page of `dir` and queues its subdirectories and the directory's
+    /// next pages. False when the walk ended or the planner is gone (the run stopped): nothing more
+    /// to send.
     fn take_page(
         &self,
         work: &Listings,
@@ -314,9 +345,19 @@ impl<'a> Walk<'a> {
         listing: &DirPage,
     ) -> Result<bool> {
         let mut found = Vec::new();
-        if page == 1 {
-            found.extend((2..=listing.total_pages).map(|page| (dir.to_string(), page)));
-        }
+        // At most LISTINGS pages of one directory are queued at a time: the first page queues the
+        // next ones, and page P queues page P + LISTINGS. A page without entries queues none, so a
+        // server that claims more pages than it has cannot make the walk go on for ever.
+        let ahead = LISTINGS as u64;
+        let next = if page == 1 {
+            2..=listing.total_pages.min(1 + ahead)
+        } else if listing.entries.is_empty() {
+            1..=0
+        } else {
+            let next = page.saturating_add(ahead);
+            next..=listing.total_pages.min(next)
+        };
+        found.extend(next.map(|page| (dir.to_string(), page)));
         for entry in &listing.entries {
             let path = child_path(dir, entry)?;
             if entry.is_dir {
@@ -324,7 +365,9 @@ impl<'a> Walk<'a> {
                 if !filter.prunes(&path) {
                     found.push((path, 1));
                 }
-            } else if filter.keeps(&path) && lines.send(Ok(listed(entry, &path)?)).is_err() {
+            } else if filter.keeps(&path)
+                && (work.ended() || lines.send(Ok(listed(entry, &path)?)).is_err())
+            {
                 return Ok(false);
             }
         }

@@ -156,11 +156,12 @@ fn get_r_filters_by_glob() {
 
 #[test]
 fn get_r_starts_downloading_while_the_listing_goes_on() {
-    // Forty directories: more than are listed at once, so that listings go on in rounds.
-    let many: Vec<(String, Vec<u8>)> = (0..400)
+    // A hundred directories: three times as many as are listed at once, so that listings go on in
+    // rounds, the last long after the first files are known.
+    let many: Vec<(String, Vec<u8>)> = (0..1000)
         .map(|i| {
             (
-                format!("many/d{:02}/f{i:03}.txt", i / 10),
+                format!("many/d{:03}/f{i:04}.txt", i / 10),
                 format!("file {i}\n").into_bytes(),
             )
         })
@@ -177,7 +178,7 @@ fn get_r_starts_downloading_while_the_listing_goes_on() {
         &["main/many", "-r", "--batch-size", "10", "-j", "1"],
     )
     .expect_code(0);
-    assert_eq!(files_under(&sandbox, "many").len(), 400);
+    assert_eq!(files_under(&sandbox, "many").len(), 1000);
     let targets: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
     let last_page = targets.iter().rposition(|t| t.contains("/dir/")).unwrap();
     let first_batch = targets

@@ -274,18 +274,20 @@ fn expected_content(
     }
 }
 
-/// The body asked for by revision as given, alongside the metadata: kept (or its failure, for the
-/// retry loop) unless it is another version of the file than the metadata's, which happens when a
-/// branch moves between the two requests. Then the file is asked for again, by the metadata's commit.
+/// The body asked for by revision as given, alongside the metadata, if it is known to be the version
+/// the metadata describes: the metadata named no commit to pin to (nothing better can be asked for),
+/// or the body's `oxen-revision-id` is the metadata's last commit. Otherwise (a branch that moved
+/// between the two requests, a revision unknown on either side, or a failed early request) it is
+/// dropped, and the file is asked for again by the metadata's commit.
 fn same_version(body: Result<Download>, expected: Option<&Meta>) -> Option<Result<Download>> {
-    let other = match (&body, expected.and_then(|m| m.revision.as_deref())) {
-        (Ok(download), Some(meta)) => download
-            .revision
-            .as_deref()
-            .is_some_and(|revision| revision != meta),
+    let Some(meta) = expected.filter(|meta| meta.pinned.is_some()) else {
+        return Some(body);
+    };
+    let same = match (&body, meta.revision.as_deref()) {
+        (Ok(download), Some(last)) => download.revision.as_deref() == Some(last),
         _ => false,
     };
-    (!other).then_some(body)
+    same.then_some(body)
 }
 
 /// One try: request (unless `started` already did), stream to the target, check, publish.

@@ -625,29 +625,39 @@ fn get_asks_for_the_metadata_and_the_body_at_once() {
 #[test]
 fn get_asks_again_by_commit_when_the_branch_moved_between_its_two_requests() {
     // The metadata sees `main` at the feature commit; the body asked for by branch is still main's.
-    let server = TestServer::with(Config {
-        meta: support::server::MetaMode::Moved {
-            branch: "main".to_string(),
-            to: FEATURE_COMMIT.to_string(),
-        },
-        ..Config::default()
-    });
-    let sandbox = Sandbox::new();
-    get(&sandbox, &server, &["main/hello.txt"])
-        .expect_code(0)
-        .expect_stderr(&format!("revision {FEATURE_COMMIT}, verified"));
-    // The bytes the metadata describes, not the ones first sent.
-    assert_eq!(
-        std::fs::read(sandbox.join("hello.txt")).unwrap(),
-        fixture_body("get-branch-slash")
-    );
-    assert!(
-        server
-            .requests()
-            .iter()
-            .any(|r| r.target == format!("/api/repos/ox/demo/versions/{FEATURE_COMMIT}/hello.txt")),
-        "asked again by the metadata's commit"
-    );
+    // Without a revision id on the body, it cannot be told apart: it is asked for again all the same.
+    for no_revision_header in [false, true] {
+        let server = TestServer::with(Config {
+            meta: support::server::MetaMode::Moved {
+                branch: "main".to_string(),
+                to: FEATURE_COMMIT.to_string(),
+            },
+            no_revision_header,
+            ..Config::default()
+        });
+        let sandbox = Sandbox::new();
+        get(&sandbox, &server, &["main/hello.txt"])
+            .expect_code(0)
+            .expect_stderr("bytes, revision ");
+        // The bytes the metadata describes, not the ones first sent.
+        assert_eq!(
+            std::fs::read(sandbox.join("hello.txt")).unwrap(),
+            fixture_body("get-branch-slash"),
+            "no_revision_header: {no_revision_header}"
+        );
+        assert!(
+            server
+                .requests()
+                .iter()
+                .any(|r| r.target
+                    == format!("/api/repos/ox/demo/versions/{FEATURE_COMMIT}/hello.txt")),
+            "asked again by the metadata's commit"
+        );
+        // To stdout too: nothing of the old version goes out.
+        let run = get(&sandbox, &server, &["main/hello.txt", "-o", "-"]);
+        run.expect_code(0);
+        assert_eq!(run.stdout, fixture_body("get-branch-slash"));
+    }
 }
 
 #[test]

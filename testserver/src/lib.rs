@@ -103,6 +103,8 @@ pub struct Config {
     pub cut_batch_after: Option<usize>,
     /// Extra blobs the batch routes can serve, beyond the repository's files.
     pub extra_blobs: Vec<Vec<u8>>,
+    /// Leave `oxen-revision-id` out of file downloads, as a proxy that drops unknown headers might.
+    pub no_revision_header: bool,
     /// Announce the full Content-Length on file downloads but close after sending this many bytes.
     pub cut_get_after: Option<usize>,
     /// How `GET /meta/...` answers.
@@ -148,6 +150,7 @@ impl Default for Config {
             archive_override: None,
             cut_batch_after: None,
             extra_blobs: Vec::new(),
+            no_revision_header: false,
             cut_get_after: None,
             meta: MetaMode::Real,
             faults: Vec::new(),
@@ -747,17 +750,19 @@ impl State {
             // Other sizes are not resized: the tests only check that they reach the server.
             None => Payload::Blob(blob.clone()),
         };
-        let headers = vec![
+        let mut headers = vec![
             (
                 "access-control-expose-headers".into(),
                 "content-length".into(),
             ),
             ("content-type".into(), mime_type(&path).into()),
-            (
+        ];
+        if !self.config.no_revision_header {
+            headers.push((
                 "oxen-revision-id".into(),
                 self.repo.changed_in(&commit, &path),
-            ),
-        ];
+            ));
+        }
         Response {
             cut: self.config.cut_get_after.map(|n| n as u64),
             ..Response::new(200, headers, payload)
@@ -930,14 +935,17 @@ impl<W: Write> Write for Paced<W> {
         let Some(rate) = self.rate else {
             return self.inner.write(buf);
         };
-        let n = self.inner.write(&buf[..buf.len().min(16 * 1024)])?;
-        self.sent += n as u64;
+        // What was written goes out, and this slice waits until it would have: so the last slice stays
+        // in the buffer until the body's end sends it, after the request stops counting as in flight
+        // (otherwise a client could see its whole answer, and send its next request, while the server
+        // still counted this one).
+        self.inner.flush()?;
         let due = Duration::from_secs_f64(self.sent as f64 / rate as f64);
         if let Some(wait) = due.checked_sub(self.started.elapsed()) {
-            // What is sent goes out before the pause, as it would on a slow link.
-            self.inner.flush()?;
             thread::sleep(wait);
         }
+        let n = self.inner.write(&buf[..buf.len().min(16 * 1024)])?;
+        self.sent += n as u64;
         Ok(n)
     }
 

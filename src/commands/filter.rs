@@ -131,15 +131,26 @@ impl Filter {
                 ));
             }
             let included = self.include.matched();
+            let excluded = self.exclude.matched();
             if !self.include.patterns.is_empty() && included.is_empty() {
                 let all: Vec<usize> = (0..self.include.patterns.len()).collect();
+                // Directories the excludes left out were never looked into: the includes may have
+                // matched there, so the excludes are named too.
+                let left_out = if excluded.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " outside what {} left out",
+                        self.exclude.show(&excluded, " and ")
+                    )
+                };
                 lines.push(format!(
-                    "oxdl: no file matched {} ({seen})",
+                    "oxdl: no file matched {}{left_out} ({seen})",
                     self.include.show(&all, " or ")
                 ));
                 named.extend(all.into_iter().map(|i| ("--include", i)));
+                named.extend(excluded.into_iter().map(|i| ("--exclude", i)));
             } else {
-                let excluded = self.exclude.matched();
                 let which = if included.is_empty() {
                     String::new()
                 } else {
@@ -204,7 +215,12 @@ impl Side {
                 file_patterns.push(index);
             }
             dirs.add(glob);
-            if let Some(prefix) = glob_text.strip_suffix("/**").filter(|p| !p.is_empty()) {
+            // `P/**/` names only the directories below P: files directly in P are kept, so P is not
+            // covered (its subdirectories are pruned by `dirs`).
+            if let Some(prefix) = glob_text
+                .strip_suffix("/**")
+                .filter(|p| !p.is_empty() && !dir_only)
+            {
                 covers.add(compile(prefix).map_err(|why| usage(&why))?);
                 cover_patterns.push(index);
             }

@@ -252,8 +252,8 @@ fn when_nothing_is_kept_the_filters_that_matched_nothing_are_named() {
     assert_eq!(
         stderr,
         format!(
-            "oxdl: no file matched --include '*.pt' or --include '*.ckpt' ({} files listed, 2 \
-             directories left out)\n\
+            "oxdl: no file matched --include '*.pt' or --include '*.ckpt' outside what --exclude \
+             'docs' left out ({} files listed, 2 directories left out)\n\
              oxdl: warning: --exclude 'tmp/' matched no directory\n",
             listed - 5
         )

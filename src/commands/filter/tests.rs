@@ -203,6 +203,9 @@ fn pruning_never_leaves_out_a_file_that_would_be_kept() {
         "*/b/",
         "/data/**/*.png",
         "{a,b}/x.png",
+        "a/**/",
+        "*/**/",
+        "**/a/**/",
     ];
     let mut pruned = 0;
     for include in patterns

@@ -349,15 +349,12 @@ impl<'a> Walk<'a> {
         // next ones, and page P queues page P + LISTINGS. A page without entries queues none, so a
         // server that claims more pages than it has cannot make the walk go on for ever.
         let ahead = LISTINGS as u64;
-        let next = if page == 1 {
-            2..=listing.total_pages.min(1 + ahead)
-        } else if listing.entries.is_empty() {
-            1..=0
-        } else {
-            let next = page.saturating_add(ahead);
-            next..=listing.total_pages.min(next)
+        let (first, last) = match page {
+            1 => (2, 1 + ahead),
+            _ if listing.entries.is_empty() => (1, 0),
+            _ => (page.saturating_add(ahead), page.saturating_add(ahead)),
         };
-        found.extend(next.map(|page| (dir.to_string(), page)));
+        found.extend((first..=last.min(listing.total_pages)).map(|page| (dir.to_string(), page)));
         for entry in &listing.entries {
             let path = child_path(dir, entry)?;
             if entry.is_dir {

@@ -813,3 +813,30 @@ fn get_r_names_a_large_file_it_replaces_by_ranges() {
         files[1].1
     );
 }
+
+#[test]
+fn get_r_lists_every_page_of_a_large_directory_once() {
+    // 34 pages of 1,000: the first page queues the next 32, and page 2 queues the 34th.
+    let files: Vec<(String, Vec<u8>)> = (0..33_500)
+        .map(|i| (format!("huge/f{i:05}"), format!("{i}\n").into_bytes()))
+        .collect();
+    let server = TestServer::with(Config {
+        extra_files: files,
+        ..Config::default()
+    });
+    let sandbox = Sandbox::new();
+    let run = get(&sandbox, &server, &["main/huge", "-r", "--dry-run", "-q"]);
+    run.expect_code(0);
+    assert_eq!(String::from_utf8_lossy(&run.stdout).lines().count(), 33_500);
+    let mut pages: Vec<u64> = server
+        .requests()
+        .iter()
+        .filter(|r| r.target.contains("/dir/"))
+        .map(|r| {
+            let page = r.target.split("page=").nth(1).unwrap();
+            page.split('&').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    pages.sort();
+    assert_eq!(pages, (1..=34).collect::<Vec<u64>>());
+}

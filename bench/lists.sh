@@ -20,6 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/section.sh
+. "$ROOT/bench/section.sh"
 RUNS=${1:-3}
 [ "$RUNS" -ge 1 ] || { echo "bench: RUNS must be at least 1" >&2; exit 1; }
 SHM=${SHM_DIR:-/dev/shm/oxdl-lists}
@@ -126,17 +128,5 @@ readings of the file) and printed to /dev/null; "tree": \`get -r\` of 200,000 ge
 $TABLE
 EOF
 )
-python3 - "$ROOT/bench/RESULTS.md" "$SECTION" <<'PY' 2>/dev/null || { printf '\n%s\n' "$SECTION" >>"$ROOT/bench/RESULTS.md"; }
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-head = "## Lists and trees at scale"
-start = text.find(head)
-if start < 0:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-else:
-    nxt = text.find("\n## ", start + len(head))
-    text = text[:start] + section + "\n" + (text[nxt:] if nxt >= 0 else "")
-open(path, "w").write(text)
-PY
+write_section "## Lists and trees at scale" "$SECTION"
 echo "$TABLE"

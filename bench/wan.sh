@@ -22,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/section.sh
+. "$ROOT/bench/section.sh"
 RUNS=${1:-5}
 [ "$RUNS" -ge 1 ] || { echo "bench: RUNS must be at least 1" >&2; exit 1; }
 LATENCIES=${LATENCIES:-0 20 50}
@@ -249,17 +251,5 @@ time is from the request to the last byte):
 $PAGE_TABLE
 EOF
 )
-python3 - "$ROOT/bench/RESULTS.md" "$SECTION" <<'PY' || { printf '\n%s\n' "$SECTION" >>"$ROOT/bench/RESULTS.md"; }
-import sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-head = "## Round trips: the tree over a WAN path (bench/wan.sh)"
-start = text.find(head)
-if start < 0:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-else:
-    nxt = text.find("\n## ", start + len(head))
-    text = text[:start] + section + "\n" + (text[nxt:] if nxt >= 0 else "")
-open(path, "w").write(text)
-PY
+write_section "## Round trips: the tree over a WAN path (bench/wan.sh)" "$SECTION"
 echo "bench: wrote bench/RESULTS.md" >&2

@@ -671,17 +671,7 @@ fn a_run_killed_in_its_first_half_second_keeps_the_ranges_it_finished() {
             ..Config::default()
         },
     );
-    let args = [
-        "main/big.bin",
-        "-o",
-        "out.bin",
-        "--chunk-threshold",
-        "0",
-        "--chunk-size",
-        "64K",
-        "--connections",
-        "2",
-    ];
+    let args = ranged_args(&["--connections", "2"]);
     // A machine too busy to finish a range within the half second makes an attempt say nothing: it is
     // made again, and only a range seen finished long before the kill, yet not named, fails the test.
     for attempt in 1..=5 {
@@ -689,7 +679,7 @@ fn a_run_killed_in_its_first_half_second_keeps_the_ranges_it_finished() {
         let (part, state) = resume_files(&sandbox);
         let started = Instant::now();
         let mut command = vec!["--host", paced.url.as_str(), "get", "ox/demo"];
-        command.extend(args);
+        command.extend(&args);
         let mut child = sandbox
             .command(&command)
             .stdout(Stdio::null())

@@ -200,6 +200,8 @@ fn attempt(
     let part = Part::open(job.target)?;
     let done = part.prior_state(job, resume, progress);
     if done.is_empty() {
+        // A state left for these bytes would name zeros once they are cleared: it goes first.
+        let _ = std::fs::remove_file(&part.state);
         // Preallocated as a sparse file of the full size: positioned writes go anywhere in it, and a
         // filesystem that reserves blocks (fallocate) would gain little here.
         part.file

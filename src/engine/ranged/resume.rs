@@ -149,8 +149,9 @@ pub(super) struct Registered {
     pub(super) shared: Arc<Shared>,
     /// Set once the save failed and was reported, so a full disk is said once.
     pub(super) save_failed: AtomicBool,
-    /// Held while the state is written: the hasher and the Ctrl-C handler share one temp file name.
-    pub(super) writing: Mutex<()>,
+    /// Held while the state is written (the hasher and the Ctrl-C handler share one temp file name),
+    /// and while the part is published or discarded; true from then on, when no state is written again.
+    pub(super) writing: Mutex<bool>,
 }
 
 /// Downloads under way, for [`keep_for_resume`].
@@ -160,11 +161,39 @@ pub(super) static ACTIVE: Mutex<Vec<Arc<Registered>>> = Mutex::new(Vec::new());
 /// handler, which removes other temp files but keeps these for the next run.
 pub(crate) fn keep_for_resume() -> Vec<PathBuf> {
     let active = lock(&ACTIVE);
+    let deadline = std::time::Instant::now() + KEEP_WITHIN;
+    let mut kept = Vec::new();
     for download in active.iter() {
-        let _ = download.write_state();
+        // Never waits long on a writer stuck in the filesystem: its last complete state stays.
+        let writing = loop {
+            match download.writing.try_lock() {
+                Ok(guard) => break Some(guard),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    break Some(poisoned.into_inner());
+                }
+                Err(std::sync::TryLockError::WouldBlock)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => break None,
+            }
+        };
+        match writing {
+            // Published or discarded: nothing left to keep.
+            Some(finished) if *finished => continue,
+            Some(_writing) => {
+                let _ = download.write_state_held();
+            }
+            None => {}
+        }
+        kept.push(download.part.clone());
     }
-    active.iter().map(|d| d.part.clone()).collect()
+    kept
 }
+
+/// How long the Ctrl-C handler waits for state writes under way before it exits.
+const KEEP_WITHIN: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Registration in [`ACTIVE`], removed on drop.
 pub(super) struct RegisteredGuard(Arc<Registered>);
@@ -204,7 +233,7 @@ impl Registered {
             },
             shared: shared.clone(),
             save_failed: AtomicBool::new(false),
-            writing: Mutex::new(()),
+            writing: Mutex::new(false),
         });
         lock(&ACTIVE).push(registered.clone());
         RegisteredGuard(registered)
@@ -213,7 +242,15 @@ impl Registered {
     /// Writes the state atomically: a temp file renamed over the old state. One writer at a time, each
     /// taking its snapshot once it writes, so a later save never puts back an older record.
     pub(super) fn write_state(&self) -> std::io::Result<()> {
-        let _writing = lock(&self.writing);
+        let finished = lock(&self.writing);
+        if *finished {
+            return Ok(());
+        }
+        self.write_state_held()
+    }
+
+    /// [`Registered::write_state`] for a caller that holds `writing`.
+    fn write_state_held(&self) -> std::io::Result<()> {
         let done = self.shared.snapshot().pairs();
         let state = State {
             oxdl_resume: STATE_VERSION,
@@ -256,7 +293,11 @@ impl Registered {
 
     /// Moves the verified part onto the target and removes the state.
     pub(super) fn publish(&self, target: &Path) -> Result<()> {
+        let mut finished = lock(&self.writing);
+        *finished = true;
         if let Err(err) = std::fs::rename(&self.part, target) {
+            // Still there to resume from.
+            *finished = false;
             let why = if target.is_dir() {
                 "a directory is in the way".to_string()
             } else {
@@ -273,6 +314,7 @@ impl Registered {
 
     /// Removes part and state: their bytes are of no use.
     pub(super) fn discard(&self) {
+        *lock(&self.writing) = true;
         let _ = std::fs::remove_file(&self.part);
         self.remove_state();
     }

@@ -156,19 +156,19 @@ fn get_r_filters_by_glob() {
 
 #[test]
 fn get_r_starts_downloading_while_the_listing_goes_on() {
-    // A hundred directories: three times as many as are listed at once, so that listings go on in
-    // rounds, the last long after the first files are known.
-    let many: Vec<(String, Vec<u8>)> = (0..1000)
+    let many: Vec<(String, Vec<u8>)> = (0..400)
         .map(|i| {
             (
-                format!("many/d{:03}/f{i:04}.txt", i / 10),
+                format!("many/d{:02}/f{i:03}.txt", i / 10),
                 format!("file {i}\n").into_bytes(),
             )
         })
         .collect();
+    // Every listing after the root's and one directory's waits for a batch request: a walk that
+    // downloads only once it has listed everything would hold them all until the limit.
     let server = TestServer::with(Config {
         extra_files: many,
-        dir_delay: Some(Duration::from_millis(300)),
+        hold_listings_after: Some(2),
         ..Config::default()
     });
     let sandbox = Sandbox::new();
@@ -178,16 +178,11 @@ fn get_r_starts_downloading_while_the_listing_goes_on() {
         &["main/many", "-r", "--batch-size", "10", "-j", "1"],
     )
     .expect_code(0);
-    assert_eq!(files_under(&sandbox, "many").len(), 1000);
-    let targets: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
-    let last_page = targets.iter().rposition(|t| t.contains("/dir/")).unwrap();
-    let first_batch = targets
-        .iter()
-        .position(|t| t.ends_with("/versions"))
-        .unwrap();
-    assert!(
-        first_batch < last_page,
-        "the first batch request went out before the last page was listed: {targets:?}"
+    assert_eq!(files_under(&sandbox, "many").len(), 400);
+    assert_eq!(
+        server.listings_held_to_the_limit(),
+        0,
+        "listings waited for a batch request that came only after the listing"
     );
 }
 
@@ -658,7 +653,7 @@ fn get_r_lists_many_directories_at_once() {
         .collect();
     let server = TestServer::with(Config {
         extra_files: files,
-        dir_delay: Some(Duration::from_millis(200)),
+        dir_delay: Some(Duration::from_millis(500)),
         ..Config::default()
     });
     let sandbox = Sandbox::new();

@@ -122,6 +122,10 @@ pub struct Config {
     pub rate: Option<u64>,
     /// Wait this long before answering each listing request but the first (a slow listing).
     pub dir_delay: Option<Duration>,
+    /// Hold each listing request after the first N until a batch request has arrived (at most
+    /// [`HOLD_LIMIT`]): a client that starts downloads while it lists goes on, one that waits for the
+    /// whole listing first is held, which [`Server::listings_held_to_the_limit`] counts.
+    pub hold_listings_after: Option<u64>,
     /// Extra files on branch `main`, by path.
     pub extra_files: Vec<(String, Vec<u8>)>,
     /// Canned answers for resize requests. Other sizes get the original bytes.
@@ -158,6 +162,7 @@ impl Default for Config {
             chunk_route: true,
             rate: None,
             dir_delay: None,
+            hold_listings_after: None,
             extra_files: Vec::new(),
             resized: Vec::new(),
             gzip_level: 6,
@@ -167,6 +172,9 @@ impl Default for Config {
         }
     }
 }
+
+/// The longest `Config::hold_listings_after` holds a listing.
+pub const HOLD_LIMIT: Duration = Duration::from_secs(5);
 
 /// A running server; it serves until the process ends.
 pub struct Server {
@@ -187,6 +195,8 @@ impl Server {
             faults: Mutex::new(config.faults.iter().cloned().collect()),
             next_request_id: AtomicU64::new(1),
             dir_requests: AtomicU64::new(0),
+            batch_seen: (Mutex::new(false), std::sync::Condvar::new()),
+            held_to_the_limit: AtomicU64::new(0),
             config,
             repo,
             requests: Mutex::new(Vec::new()),
@@ -231,6 +241,12 @@ impl Server {
     /// The most listing requests (`GET .../dir/...`) in flight at once, counted as [`Self::max_in_flight`].
     pub fn max_dir_in_flight(&self) -> usize {
         self.state.dir_in_flight.max.load(Ordering::SeqCst)
+    }
+
+    /// Listing requests held until [`HOLD_LIMIT`] by `Config::hold_listings_after`, no batch request
+    /// having come meanwhile.
+    pub fn listings_held_to_the_limit(&self) -> u64 {
+        self.state.held_to_the_limit.load(Ordering::SeqCst)
     }
 
     /// The connections accepted so far (open or closed).
@@ -278,8 +294,12 @@ struct State {
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<VecDeque<Fault>>,
     next_request_id: AtomicU64,
-    /// Listing requests answered so far (for `Config::dir_delay`).
+    /// Listing requests answered so far (for `Config::dir_delay` and `Config::hold_listings_after`).
     dir_requests: AtomicU64,
+    /// A batch request has arrived (for `Config::hold_listings_after`).
+    batch_seen: (Mutex<bool>, std::sync::Condvar),
+    /// Listings held until the limit, no batch request having come.
+    held_to_the_limit: AtomicU64,
     /// Connections accepted so far; the last one's number.
     connections: AtomicU64,
     /// Requests between their head's being read and their answer's being written.
@@ -630,10 +650,23 @@ impl State {
     /// path answers the same 404 as a missing path: the real answer for that was not captured, and this
     /// is the assumption oxdl's `ls` is written against.
     fn dir(&self, resource: &[&str], query: &str) -> Response {
+        let seen = self.dir_requests.fetch_add(1, Ordering::Relaxed);
         if let Some(delay) = self.config.dir_delay
-            && self.dir_requests.fetch_add(1, Ordering::Relaxed) > 0
+            && seen > 0
         {
             std::thread::sleep(delay);
+        }
+        if let Some(free) = self.config.hold_listings_after
+            && seen >= free
+        {
+            let (batch_seen, wake) = &self.batch_seen;
+            let seen = batch_seen.lock().unwrap_or_else(|e| e.into_inner());
+            let (seen, _) = wake
+                .wait_timeout_while(seen, HOLD_LIMIT, |seen| !*seen)
+                .unwrap_or_else(|e| e.into_inner());
+            if !*seen {
+                self.held_to_the_limit.fetch_add(1, Ordering::SeqCst);
+            }
         }
         let number = |key: &str, default: i64| {
             query
@@ -812,6 +845,11 @@ impl State {
     }
 
     fn batch(&self, body: &[u8]) -> Response {
+        {
+            let (batch_seen, wake) = &self.batch_seen;
+            *batch_seen.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            wake.notify_all();
+        }
         let mut text = String::new();
         if GzDecoder::new(body).read_to_string(&mut text).is_err() {
             let body = format!(

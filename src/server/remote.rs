@@ -73,15 +73,13 @@ impl std::fmt::Display for RepoName {
 /// One repository on one server, with the connection pool and credentials to reach it.
 pub struct Remote {
     agent: Agent,
-    /// The server as shown in messages (a password in `--host` as `***`).
-    shown: String,
     repo_url: String,
     token: Option<String>,
     /// `Basic …` from the user info in `--host`, sent when there is no token.
     basic: Option<String>,
     read_timeout: Option<Duration>,
     verbose: bool,
-    /// Turns refusals into errors that say what was sent.
+    /// Turns refusals into errors that say what was sent; its `shown` names the server in messages.
     explain: Explain,
     /// The server is this machine, where one stream is not capped and parallel ranges only cost CPU.
     local: bool,
@@ -126,7 +124,6 @@ impl Remote {
             .build();
         Remote {
             agent: config.into(),
-            shown: endpoint.to_string(),
             repo_url: format!(
                 "{}/api/repos/{}/{}",
                 endpoint.base(),
@@ -302,7 +299,7 @@ impl Remote {
                         format!(
                             "{message}: the server serves neither QUERY /versions nor \
                              POST /versions/batch-download for this repository; is {} an Oxen server?",
-                            self.shown
+                            self.explain.shown
                         ),
                     ));
                 }
